@@ -1,0 +1,133 @@
+"""Recognising an API key on the hot path.
+
+A key and its account's balance are served from memory for a few seconds, so most requests
+do no storage round trip. Misses run the (blocking) boto3 calls off the event loop, and
+concurrent misses for one key share a single look-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from anyio import to_thread
+
+from ..errors import AuthenticationFailed, InsufficientCredits, PermissionDenied
+from ..store.accounts import AccountsRepository
+from ..store.keys import KeysRepository
+from ..store.records import Account, ApiKey
+from .secrets import hash_secret
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key used and the account it spends from."""
+
+    key: ApiKey
+    account: Account
+
+    @property
+    def account_id(self) -> str:
+        return self.account.account_id
+
+    def check_can_spend(self) -> None:
+        if self.key.disabled:
+            raise PermissionDenied("This API key is disabled.", code="key_disabled")
+        if self.key.limit is not None and self.key.usage >= self.key.limit:
+            raise PermissionDenied(
+                "This API key has reached its spending limit.", code="key_limit_exceeded"
+            )
+        if self.account.balance <= Decimal(0):
+            raise InsufficientCredits(
+                "This account has no credit left; add credits to continue.",
+            )
+
+
+class Authenticator:
+    def __init__(
+        self,
+        keys: KeysRepository,
+        accounts: AccountsRepository,
+        ttl: float = 5.0,
+        max_entries: int = 10_000,
+    ) -> None:
+        self._keys = keys
+        self._accounts = accounts
+        self._ttl = ttl
+        self._max = max_entries
+        # key hash -> (expires at, principal or None for an unknown key)
+        self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future[Principal | None]] = {}
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        secret = _bearer(authorization)
+        if not secret:
+            raise AuthenticationFailed(
+                "Missing API key: send it as 'Authorization: Bearer <key>'.",
+                code="missing_api_key",
+            )
+        key_hash = hash_secret(secret)
+        now = time.monotonic()
+        hit = self._cache.get(key_hash)
+        if hit is not None and hit[0] > now:
+            principal = hit[1]
+        else:
+            principal = await self._load_once(key_hash)
+        if principal is None:
+            raise AuthenticationFailed("Invalid API key.")
+        return principal
+
+    def forget(self, account_id: str | None = None) -> None:
+        """Drops cached principals (all, or one account's) so the next request reads storage."""
+        if account_id is None:
+            self._cache.clear()
+            return
+        for key_hash, (_, principal) in list(self._cache.items()):
+            if principal is not None and principal.account_id == account_id:
+                del self._cache[key_hash]
+
+    async def _load_once(self, key_hash: str) -> Principal | None:
+        pending = self._inflight.get(key_hash)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
+        self._inflight[key_hash] = future
+        try:
+            principal = await to_thread.run_sync(self._load, key_hash)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: waiters (if any) re-raise it themselves
+            raise
+        finally:
+            del self._inflight[key_hash]
+        future.set_result(principal)
+        self._remember(key_hash, principal)
+        return principal
+
+    def _load(self, key_hash: str) -> Principal | None:
+        key = self._keys.get(key_hash)
+        if key is None:
+            return None
+        account = self._accounts.get(key.account_id)
+        return Principal(key, account) if account else None
+
+    def _remember(self, key_hash: str, principal: Principal | None) -> None:
+        self._cache[key_hash] = (time.monotonic() + self._ttl, principal)
+        self._cache.move_to_end(key_hash)
+        while len(self._cache) > self._max:
+            self._cache.popitem(last=False)
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None

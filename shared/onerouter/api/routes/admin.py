@@ -1,0 +1,106 @@
+"""The operator API (/api/v1/admin/...), open only to bearers of ONEROUTER_ADMIN_TOKEN."""
+
+from __future__ import annotations
+
+import hmac
+from decimal import Decimal
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.responses import JSONResponse
+
+from ...accounts.service import AccountService
+from ...billing.money import parse_usd, usd_str
+from ...errors import AuthenticationFailed, InvalidRequest, NotFound
+from ...store.ledger import UnknownAccount
+from ..body import read_json, validate
+
+# Above this a grant is far more likely a typo than a top-up.
+MAX_GRANT = Decimal(1_000_000)
+
+
+def _usd(value: Any) -> Decimal:
+    amount = parse_usd(value)
+    if amount > MAX_GRANT:
+        raise ValueError(f"at most {MAX_GRANT} USD at once")
+    return amount
+
+
+Usd = Annotated[Decimal, BeforeValidator(_usd)]
+
+
+def require_admin(request: Request) -> None:
+    token = request.app.state.settings.admin_token
+    if not token:
+        raise NotFound("The operator API is disabled: ONEROUTER_ADMIN_TOKEN is not set.")
+    scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+        raise AuthenticationFailed("Invalid operator token.", code="invalid_admin_token")
+
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
+
+
+class NewAccountBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    credits: Usd = Decimal(0)
+    label: str = Field(default="default", max_length=100)
+
+
+class GrantBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Usd
+    id: str | None = Field(default=None, min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=500)
+
+
+def _service(request: Request) -> AccountService:
+    service: AccountService = request.app.state.accounts
+    return service
+
+
+async def _body(request: Request, schema: type[NewAccountBody] | type[GrantBody]) -> Any:
+    return validate(schema, await read_json(request, 64 * 1024, allow_empty=True))
+
+
+@router.post("/accounts", status_code=201)
+async def create_account(request: Request) -> dict[str, Any]:
+    body: NewAccountBody = await _body(request, NewAccountBody)
+    service = _service(request)
+    opened = await to_thread.run_sync(lambda: service.open_account(body.credits, label=body.label))
+    return {
+        "account_id": opened.account_id,
+        "key": opened.key,
+        "key_id": opened.key_id,
+        "credits": usd_str(body.credits),
+    }
+
+
+@router.post("/accounts/{account_id}/credits")
+async def grant_credits(account_id: str, request: Request) -> JSONResponse:
+    body: GrantBody = await _body(request, GrantBody)
+    if body.amount <= 0:
+        raise InvalidRequest("amount must be more than zero", param="amount")
+    service = _service(request)
+
+    def grant() -> bool:
+        return service.grant(account_id, body.amount, grant_id=body.id, note=body.note)
+
+    try:
+        applied = await to_thread.run_sync(grant)
+    except UnknownAccount:
+        raise NotFound(f"No account {account_id!r}.", code="account_not_found") from None
+    request.app.state.pipeline.authenticator.forget(account_id)
+    account = await to_thread.run_sync(service.accounts.get, account_id)
+    balance = usd_str(account.balance) if account else None
+    return JSONResponse(
+        {
+            "account_id": account_id,
+            "amount": usd_str(body.amount),
+            "applied": applied,
+            "balance": balance,
+        },
+        status_code=201 if applied else 200,
+    )

@@ -1,0 +1,63 @@
+"""POST /v1/chat/completions and /v1/completions: OpenAI's front doors into the pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ...providers.base import Target
+from ...requests import ChatRequest, CompletionRequest, GatewayRequest, Operation
+from ..body import read_json, validate
+from ..pipeline import Call, Pipeline
+from ..sse import encode, open_stream
+
+router = APIRouter()
+
+_SCHEMAS: dict[Operation, type[ChatRequest] | type[CompletionRequest]] = {
+    "chat": ChatRequest,
+    "completion": CompletionRequest,
+}
+
+
+@router.post("/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    return await _serve(request, "chat")
+
+
+@router.post("/completions")
+async def completions(request: Request) -> Response:
+    return await _serve(request, "completion")
+
+
+async def _serve(http: Request, operation: Operation) -> Response:
+    state = http.app.state
+    pipeline: Pipeline = state.pipeline
+    principal = await pipeline.authenticate(http.headers.get("authorization"))
+    body = await read_json(http, state.settings.max_body_bytes)
+    params: ChatRequest | CompletionRequest = validate(_SCHEMAS[operation], body)
+    call = pipeline.begin(principal, GatewayRequest(operation, params, body))
+    if params.stream:
+        return await open_stream(
+            pipeline.stream(call),
+            render=_render_chunk,
+            keepalive=state.settings.keepalive_interval,
+            headers=lambda first: _headers(call, first[0] if first else None),
+        )
+    target, answer = await pipeline.complete(call)
+    return Response(
+        orjson.dumps(answer), media_type="application/json", headers=_headers(call, target)
+    )
+
+
+def _render_chunk(item: tuple[Target, dict[str, Any]]) -> bytes:
+    return encode(item[1])
+
+
+def _headers(call: Call, target: Target | None) -> dict[str, str]:
+    headers = {"x-onerouter-generation-id": call.generation_id, "x-onerouter-cache": "MISS"}
+    if target is not None:
+        headers["x-onerouter-provider"] = target.provider.id
+    return headers

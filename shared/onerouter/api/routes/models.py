@@ -1,0 +1,72 @@
+"""GET /v1/models and /v1/models/{id}: what can be called, from whom, at what price."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from ...billing.money import usd_str
+from ...routing.catalog import ListPricing, Model, Pricing
+from ...routing.router import Router
+
+router = APIRouter()
+
+
+@router.get("/models")
+async def list_models(request: Request) -> dict[str, Any]:
+    models: list[dict[str, Any]] = request.app.state.models_listing
+    return {"object": "list", "data": models}
+
+
+@router.get("/models/{model_id:path}")
+async def get_model(model_id: str, request: Request) -> dict[str, Any]:
+    state = request.app.state
+    model = state.pipeline.router.model(model_id)
+    listing: dict[str, Any] = state.models_by_id[model.id]
+    return listing
+
+
+def describe(model: Model, router: Router) -> dict[str, Any]:
+    usable = {t.endpoint for t in router.targets(model)}
+    endpoints = []
+    for endpoint in model.endpoints:
+        provider = router.catalog.providers[endpoint.provider]
+        entry: dict[str, Any] = {
+            "provider": provider.id,
+            "model": endpoint.model,
+            "available": endpoint in usable,
+            "context_length": endpoint.context_length or model.context_length,
+            "pricing": _prices(endpoint.pricing),
+            "trains_on_prompts": provider.trains_on_prompts,
+        }
+        if endpoint.list_pricing:
+            entry["list_pricing"] = _prices(endpoint.list_pricing)
+        endpoints.append(entry)
+    best = next((e for e in endpoints if e["available"]), endpoints[0])
+    return {
+        "id": model.id,
+        "object": "model",
+        "created": 0,
+        "owned_by": model.id.split("/", 1)[0],
+        "name": model.name,
+        "aliases": model.aliases,
+        "description": model.description,
+        "context_length": model.context_length,
+        "max_output_tokens": model.max_output_tokens,
+        "architecture": {"input_modalities": model.input_modalities, "output_modalities": ["text"]},
+        "pricing_unit": "USD per million tokens; request and image: USD each",
+        "pricing": best["pricing"],
+        "available": bool(usable),
+        "endpoints": endpoints,
+    }
+
+
+def _prices(pricing: Pricing | ListPricing) -> dict[str, str]:
+    return {
+        name: usd_str(value) for name, value in pricing.model_dump().items() if value is not None
+    }
+
+
+def listing(router: Router) -> list[dict[str, Any]]:
+    return [describe(model, router) for model in router.catalog.models]

@@ -1,0 +1,1 @@
+"""The local runner: the production code on embedded AWS emulation (moto server), as one process."""

@@ -1,0 +1,72 @@
+"""Creating the template's tables and queues on an AWS endpoint (moto server, DynamoDB Local),
+and the environment that points the code at them. Idempotent: what exists is left alone."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from .template import Template
+
+
+def table_name(prefix: str, logical_id: str) -> str:
+    return f"{prefix}-{logical_id}"
+
+
+def provision(template: Template, prefix: str = "onerouter-local") -> dict[str, str]:
+    """Creates what is missing; answers the function environment with real names and URLs."""
+    dynamodb: Any = boto3.client("dynamodb")
+    sqs: Any = boto3.client("sqs")
+    names: dict[str, str] = {}
+    existing = set(dynamodb.list_tables().get("TableNames", []))
+    for spec in template.tables.values():
+        name = table_name(prefix, spec.logical_id)
+        names[spec.logical_id] = name
+        if name in existing:
+            continue
+        args: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": spec.key_schema,
+            "AttributeDefinitions": spec.attributes,
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if spec.global_indexes:
+            args["GlobalSecondaryIndexes"] = spec.global_indexes
+        dynamodb.create_table(**args)
+        dynamodb.get_waiter("table_exists").wait(TableName=name)
+        if spec.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+            )
+    # Dead-letter queues first: the queues that redrive into them need their ARNs.
+    ordered = sorted(template.queues.values(), key=lambda q: q.dead_letter_target is not None)
+    arns: dict[str, str] = {}
+    for queue in ordered:
+        attributes: dict[str, Any] = dict(queue.attributes)
+        if queue.dead_letter_target:
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": arns[queue.dead_letter_target],
+                    "maxReceiveCount": queue.max_receive_count or 5,
+                }
+            )
+        url = sqs.create_queue(
+            QueueName=table_name(prefix, queue.logical_id), Attributes=attributes
+        )["QueueUrl"]
+        names[queue.logical_id] = url
+        arns[queue.logical_id] = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+    return _environment(template, names)
+
+
+def _environment(template: Template, names: dict[str, str]) -> dict[str, str]:
+    """The template's variables that name a table or queue, with the names just provisioned."""
+    env: dict[str, str] = {}
+    for variable, value in template.environment.items():
+        if isinstance(value, dict) and value.get("Ref") in names:
+            env[variable] = names[value["Ref"]]
+    return env

@@ -1,0 +1,98 @@
+"""The `openai` protocol: any OpenAI-compatible API (OpenAI, Together, Groq, Mistral, vLLM ...).
+
+Our internal format is OpenAI's, so translation is mostly naming: the provider's model name in,
+our model id, provider name and generation id out, and the gateway's own fields left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from ..requests import GATEWAY_FIELDS, GatewayRequest
+from .base import Target, UpstreamError
+from .http import Upstream
+
+_PATHS = {"chat": "/chat/completions", "completion": "/completions"}
+
+
+def to_provider_request(request: GatewayRequest, provider_model: str) -> dict[str, Any]:
+    body = {k: v for k, v in request.raw.items() if k not in GATEWAY_FIELDS}
+    body["model"] = provider_model
+    reasoning = request.params.reasoning
+    if reasoning and reasoning.effort and "reasoning_effort" not in body:
+        body["reasoning_effort"] = reasoning.effort
+    if request.stream:
+        # Always ask for usage: billing needs it whether or not the client wants to see it.
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    return body
+
+
+def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, Any]:
+    """Names what served the answer; the same for whole responses and stream chunks."""
+    data["model"] = target.model_id
+    data["provider"] = target.provider.id
+    for choice in data.get("choices") or ():
+        if isinstance(choice, dict) and "finish_reason" in choice:
+            choice.setdefault("native_finish_reason", choice["finish_reason"])
+    return data
+
+
+def headers_for(target: Target) -> dict[str, str]:
+    headers = {"content-type": "application/json", **target.provider.headers}
+    if target.api_key:
+        headers["authorization"] = f"Bearer {target.api_key}"
+    return headers
+
+
+class OpenAIAdapter:
+    def __init__(self, upstream: Upstream) -> None:
+        self._upstream = upstream
+
+    def _url(self, target: Target, request: GatewayRequest) -> str:
+        return target.provider.base_url.rstrip("/") + _PATHS[request.operation]
+
+    def _body(self, target: Target, request: GatewayRequest) -> bytes:
+        return orjson.dumps(to_provider_request(request, target.endpoint.model))
+
+    async def complete(self, target: Target, request: GatewayRequest) -> dict[str, Any]:
+        data = await self._upstream.post_json(
+            target.provider,
+            self._url(target, request),
+            headers_for(target),
+            self._body(target, request),
+        )
+        if not isinstance(data, dict) or "choices" not in data:
+            raise UpstreamError(target.provider.id, "protocol", raw=None, detail="no choices")
+        return from_provider_response(data, target)
+
+    async def stream(
+        self, target: Target, request: GatewayRequest
+    ) -> AsyncIterator[dict[str, Any]]:
+        provider = target.provider.id
+        finished = False
+        events = self._upstream.sse_events(
+            target.provider,
+            self._url(target, request),
+            headers_for(target),
+            self._body(target, request),
+        )
+        async for data in events:
+            if data == "[DONE]":
+                return
+            try:
+                chunk = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise UpstreamError(provider, "protocol", detail="bad stream event") from None
+            if not isinstance(chunk, dict):
+                raise UpstreamError(provider, "protocol", detail="bad stream event")
+            if "error" in chunk:
+                raise UpstreamError(provider, "status", status=502, raw=chunk)
+            finished = finished or any(
+                c.get("finish_reason") for c in chunk.get("choices") or () if isinstance(c, dict)
+            )
+            yield from_provider_response(chunk, target)
+        if not finished:
+            raise UpstreamError(provider, "dropped", detail="stream ended before it finished")

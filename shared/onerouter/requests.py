@@ -1,0 +1,172 @@
+"""The internal request: what every front door translates its wire format into.
+
+OpenAI's Chat Completions shape is the lingua franca. Fields we do not model are kept
+(`extra="allow"`) so they pass through to OpenAI-compatible providers, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+Effort = Literal["xhigh", "high", "medium", "low", "minimal", "none"]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=False)
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContentPart(_Open):
+    type: str
+
+
+class ToolCallFunction(_Open):
+    name: str
+    arguments: str
+
+
+class ToolCall(_Open):
+    id: str
+    type: str = "function"
+    function: ToolCallFunction
+
+
+class Message(_Open):
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+
+class FunctionDef(_Open):
+    name: str = Field(min_length=1, max_length=64)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
+class Tool(_Open):
+    type: str = "function"
+    function: FunctionDef
+
+
+class ResponseFormat(_Open):
+    type: Literal["text", "json_object", "json_schema"]
+
+
+class MaxPrice(_Closed):
+    prompt: float | str | None = None
+    completion: float | str | None = None
+    request: float | str | None = None
+    image: float | str | None = None
+
+
+class ProviderPreferences(_Closed):
+    """Routing preferences as OpenRouter users know them; unknown keys are a 400."""
+
+    order: list[str] | None = None
+    only: list[str] | None = None
+    ignore: list[str] | None = None
+    allow_fallbacks: bool = True
+    sort: Literal["price", "latency", "throughput"] | None = None
+    data_collection: Literal["allow", "deny"] | None = None
+    require_parameters: bool = False
+    max_price: MaxPrice | None = None
+
+
+class UsageOptions(_Closed):
+    include: bool = False
+
+
+class Reasoning(_Closed):
+    effort: Effort | None = None
+    max_tokens: int | None = Field(default=None, ge=0)
+    exclude: bool = False
+    enabled: bool | None = None
+
+
+class _Common(_Open):
+    """Parameters shared by chat and legacy completions, with OpenAI's own bounds."""
+
+    model: str = Field(min_length=1)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    n: int | None = Field(default=None, ge=1, le=128)
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    logit_bias: dict[str, float] | None = None
+    seed: int | None = None
+    user: str | None = None
+    # Gateway extras (OneRouter's and OpenRouter's spellings); never sent upstream.
+    models: list[str] | None = None
+    fallback_models: list[str] | None = None
+    provider: ProviderPreferences | None = None
+    usage: UsageOptions | None = None
+    reasoning: Reasoning | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _at_most_four_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and len(value) > 4:
+            raise ValueError("at most 4 stop sequences")
+        return value
+
+
+class ChatRequest(_Common):
+    messages: list[Message] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    tools: list[Tool] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    reasoning_effort: Effort | None = None
+
+
+class CompletionRequest(_Common):
+    prompt: str | list[str] | list[int] | list[list[int]]
+    suffix: str | None = None
+    echo: bool | None = None
+    best_of: int | None = Field(default=None, ge=1)
+    logprobs: int | None = Field(default=None, ge=0, le=5)
+
+
+# Keys of the wire body that steer the gateway and are never forwarded to a provider.
+GATEWAY_FIELDS = frozenset(
+    {"models", "fallback_models", "provider", "usage", "reasoning", "transforms", "route"}
+)
+
+Operation = Literal["chat", "completion"]
+
+
+@dataclass(slots=True)
+class GatewayRequest:
+    """A validated request: typed parameters plus the body exactly as the client sent it."""
+
+    operation: Operation
+    params: ChatRequest | CompletionRequest
+    raw: dict[str, Any]
+
+    @property
+    def stream(self) -> bool:
+        return self.params.stream
+
+    @property
+    def include_usage(self) -> bool:
+        """The client asked to see usage: OpenAI's stream option or OpenRouter's `usage`."""
+        options = self.params.stream_options or {}
+        return bool(options.get("include_usage")) or bool(
+            self.params.usage and self.params.usage.include
+        )

@@ -1,0 +1,64 @@
+"""Configuration, read once from the environment into a typed, immutable object.
+
+Nothing else in the package reads ``os.environ``: code receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CATALOG = Path(__file__).parent / "routing" / "default_catalog.yaml"
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Tables:
+    keys: str = "onerouter-keys"
+    accounts: str = "onerouter-accounts"
+    ledger: str = "onerouter-ledger"
+
+
+@dataclass(frozen=True)
+class Settings:
+    catalog_path: Path = DEFAULT_CATALOG
+    admin_token: str | None = None
+    tables: Tables = field(default_factory=Tables)
+    usage_queue_url: str | None = None
+    # Seconds an authenticated key (and its account's balance) is served from memory.
+    auth_cache_ttl: float = 5.0
+    # Seconds of upstream silence before the stream gets a keep-alive comment.
+    keepalive_interval: float = 5.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    # The whole environment, for provider credentials named by the catalog (`api_key_env`).
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        defaults = Tables()
+        return cls(
+            catalog_path=Path(env.get("ONEROUTER_CATALOG") or DEFAULT_CATALOG),
+            admin_token=env.get("ONEROUTER_ADMIN_TOKEN") or None,
+            tables=Tables(
+                keys=env.get("KEYS_TABLE") or defaults.keys,
+                accounts=env.get("ACCOUNTS_TABLE") or defaults.accounts,
+                ledger=env.get("LEDGER_TABLE") or defaults.ledger,
+            ),
+            usage_queue_url=env.get("USAGE_QUEUE_URL") or None,
+            auth_cache_ttl=_float(env, "ONEROUTER_AUTH_CACHE_TTL", 5.0),
+            keepalive_interval=_float(env, "ONEROUTER_KEEPALIVE_INTERVAL", 5.0),
+            max_body_bytes=int(_float(env, "ONEROUTER_MAX_BODY_BYTES", 10 * 1024 * 1024)),
+            environ=env,
+        )

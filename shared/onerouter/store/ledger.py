@@ -1,0 +1,60 @@
+"""The ledger table: every movement of money, keyed by an id that makes it happen once.
+
+A ledger entry and the balance change it causes are written in one transaction, so a replay
+changes nothing and a crash leaves no half-applied credit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .accounts import AccountsRepository
+from .dynamo import cancellation_codes, client, to_item
+from .records import LedgerEntry
+
+
+class UnknownAccount(LookupError):
+    pass
+
+
+class LedgerRepository:
+    def __init__(self, table: str, accounts: AccountsRepository, dynamodb: Any = None) -> None:
+        self.table = table
+        self.accounts = accounts
+        self._dynamodb = dynamodb
+
+    @property
+    def dynamodb(self) -> Any:
+        return self._dynamodb or client()
+
+    def put_item(self, entry: LedgerEntry) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(asdict(entry)),
+                "ConditionExpression": "attribute_not_exists(entry_id)",
+            }
+        }
+
+    def credit(self, entry: LedgerEntry) -> bool:
+        """Records `entry` and adds its amount to the balance; False if it was already recorded."""
+        try:
+            self.dynamodb.transact_write_items(
+                TransactItems=[
+                    self.put_item(entry),
+                    self.accounts.credit_item(entry.account_id, entry.amount),
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise UnknownAccount(entry.account_id) from None
+            raise
+        return True

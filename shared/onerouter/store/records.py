@@ -1,0 +1,44 @@
+"""What the tables hold, as typed records. Money is Decimal; timestamps are ISO-8601 UTC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: str
+    balance: Decimal
+    total_credits: Decimal
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    key_hash: str
+    key_id: str
+    account_id: str
+    label: str
+    hint: str
+    created_at: str
+    disabled: bool = False
+    limit: Decimal | None = None
+    usage: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One movement of money on an account; `entry_id` makes it idempotent."""
+
+    account_id: str
+    entry_id: str
+    kind: str
+    amount: Decimal
+    created_at: str
+    note: str | None = None

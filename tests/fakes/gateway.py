@@ -1,0 +1,58 @@
+"""A real gateway for tests: the app from `create_app`, served by uvicorn on a loopback port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any, Self
+
+import uvicorn
+
+
+class ServerThread:
+    """Runs an ASGI app under uvicorn in a background thread, the way `onerouter dev` does."""
+
+    def __init__(self, app: Any, name: str = "gateway") -> None:
+        self.app = app
+        self.name = name
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=self.name, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} failed to start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=5)
+            if self._thread.is_alive():
+                self._server.force_exit = True
+                self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
