@@ -72,6 +72,11 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "api_key_env": "ONEROUTER_TEST_BACKUP_KEY",
                 "timeouts": {"connect": 2, "first_byte": 5},
             },
+            "closed-port": {
+                "protocol": "openai",
+                "base_url": "http://127.0.0.1:9/v1",
+                "api_key_env": FAKE_KEY_ENV,
+            },
             "claude-direct": {
                 "protocol": "anthropic",
                 "base_url": "http://127.0.0.1:9",
@@ -101,6 +106,15 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "context_length": 8192,
                 "endpoints": [
                     {"provider": "primary", "model": "gpt-4o-mini", "pricing": price("1", "2")}
+                ],
+            },
+            {
+                "id": "test/dead-first",
+                "name": "Test Dead First",
+                "context_length": 8192,
+                "endpoints": [
+                    {"provider": "closed-port", "model": "x", "pricing": price("0.1", "0.1")},
+                    {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
                 ],
             },
             {

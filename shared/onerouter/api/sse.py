@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
+import anyio
 import orjson
 from starlette.responses import StreamingResponse
 
@@ -51,14 +52,20 @@ class Prefetch(Generic[T]):
         return pending.result()
 
     async def aclose(self) -> None:
-        if self._pending is not None:
-            self._pending.cancel()
-            with contextlib.suppress(BaseException):
-                await self._pending
-            self._pending = None
-        aclose = getattr(self._items, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        """Stops the source, closing its upstream connection, even inside a cancelled scope.
+
+        A client that hangs up cancels the response task; without the shield every await
+        below would be cancelled at once, leaving the upstream request running.
+        """
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+            if self._pending is not None:
+                self._pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._pending
+                self._pending = None
+            aclose = getattr(self._items, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def encode(event: dict[str, Any]) -> bytes:

@@ -28,7 +28,8 @@ async def get_model(model_id: str, request: Request) -> dict[str, Any]:
 
 
 def describe(model: Model, router: Router) -> dict[str, Any]:
-    usable = {t.endpoint for t in router.targets(model)}
+    targets = router.targets(model)
+    usable = {t.endpoint for t in targets}
     endpoints = []
     for endpoint in model.endpoints:
         provider = router.catalog.providers[endpoint.provider]
@@ -43,7 +44,8 @@ def describe(model: Model, router: Router) -> dict[str, Any]:
         if endpoint.list_pricing:
             entry["list_pricing"] = _prices(endpoint.list_pricing)
         endpoints.append(entry)
-    best = next((e for e in endpoints if e["available"]), endpoints[0])
+    # The price a request pays by default: that of the endpoint routing tries first.
+    best = targets[0].endpoint if targets else model.endpoints[0]
     return {
         "id": model.id,
         "object": "model",
@@ -56,7 +58,7 @@ def describe(model: Model, router: Router) -> dict[str, Any]:
         "max_output_tokens": model.max_output_tokens,
         "architecture": {"input_modalities": model.input_modalities, "output_modalities": ["text"]},
         "pricing_unit": "USD per million tokens; request and image: USD each",
-        "pricing": best["pricing"],
+        "pricing": _prices(best.pricing),
         "available": bool(usable),
         "endpoints": endpoints,
     }
