@@ -5,6 +5,7 @@ Nothing else in the package reads ``os.environ``: code receives a ``Settings``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,14 +14,17 @@ from pathlib import Path
 DEFAULT_CATALOG = Path(__file__).parent / "routing" / "default_catalog.yaml"
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,8 @@ class Settings:
                 ledger=env.get("LEDGER_TABLE") or defaults.ledger,
             ),
             usage_queue_url=env.get("USAGE_QUEUE_URL") or None,
-            auth_cache_ttl=_float(env, "ONEROUTER_AUTH_CACHE_TTL", 5.0),
-            keepalive_interval=_float(env, "ONEROUTER_KEEPALIVE_INTERVAL", 5.0),
-            max_body_bytes=int(_float(env, "ONEROUTER_MAX_BODY_BYTES", 10 * 1024 * 1024)),
+            auth_cache_ttl=_positive(env, "ONEROUTER_AUTH_CACHE_TTL", 5.0),
+            keepalive_interval=_positive(env, "ONEROUTER_KEEPALIVE_INTERVAL", 5.0),
+            max_body_bytes=int(_positive(env, "ONEROUTER_MAX_BODY_BYTES", 10 * 1024 * 1024)),
             environ=env,
         )

@@ -1,4 +1,4 @@
-"""`onerouter dev` as a user runs it: a process that seeds an account, serves, and stops on Ctrl-C."""
+"""`onerouter dev` as a user runs it: seeds an account, serves, stops on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import boto3

@@ -81,7 +81,8 @@ def test_missing_messages_is_400_naming_the_field(client: openai.OpenAI) -> None
 def test_bad_field_is_400_naming_the_field(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(
-            model="test/chat", messages=[{"role": "robot", "content": "hi"}]  # type: ignore[list-item]
+            model="test/chat",
+            messages=[{"role": "robot", "content": "hi"}],  # type: ignore[list-item]
         )
     assert caught.value.body["param"] == "messages[0].role"
 
@@ -98,8 +99,9 @@ def test_oversized_body_is_413(
     gateway: ServerThread, account: NewAccount, fake: FakeOpenAIProvider
 ) -> None:
     huge = "word " * 100_000  # over the 256 KiB limit the test gateway is configured with
-    body = httpx.Request("POST", "/", json={"model": "test/chat", "messages": [
-        {"role": "user", "content": huge}]}).content
+    body = httpx.Request(
+        "POST", "/", json={"model": "test/chat", "messages": [{"role": "user", "content": huge}]}
+    ).content
     response = _post(gateway, account.key, body)
     assert response.status_code == 413
     assert _error(response)["code"] == "request_too_large"

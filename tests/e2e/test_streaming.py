@@ -74,9 +74,7 @@ def test_failure_before_first_byte_falls_back_to_next_provider(
     assert completion.model_extra["provider"] == "backup"
 
 
-def test_connection_refused_falls_back(
-    client: openai.OpenAI, backup: FakeOpenAIProvider
-) -> None:
+def test_connection_refused_falls_back(client: openai.OpenAI, backup: FakeOpenAIProvider) -> None:
     # test/dead-first's cheapest endpoint listens on a closed port.
     completion = client.chat.completions.create(model="test/dead-first", messages=MESSAGES)
     assert completion.model_extra["provider"] == "backup"
@@ -87,7 +85,9 @@ def test_connection_refused_falls_back(
 
 
 def test_drop_after_first_byte_ends_with_error_event_then_done(
-    gateway: ServerThread, account: NewAccount, fake: FakeOpenAIProvider,
+    gateway: ServerThread,
+    account: NewAccount,
+    fake: FakeOpenAIProvider,
     backup: FakeOpenAIProvider,
 ) -> None:
     fake.drop_stream(after_chunks=2)

@@ -47,9 +47,7 @@ def test_open_account_writes_account_key_and_opening_credit(
     assert [i["amount"]["N"] for i in ledger] == ["12.34"]
 
 
-def test_key_secret_is_stored_only_as_its_hash(
-    service: AccountService, settings: Settings
-) -> None:
+def test_key_secret_is_stored_only_as_its_hash(service: AccountService, settings: Settings) -> None:
     opened = service.open_account(Decimal(1))
     for table in (settings.tables.keys, settings.tables.accounts, settings.tables.ledger):
         assert opened.key not in repr(_scan(table))
@@ -80,7 +78,7 @@ def test_grant_to_unknown_account_changes_nothing(
 
 def test_open_account_with_an_existing_id_writes_nothing(service: AccountService) -> None:
     first = service.open_account(Decimal(3), account_id="acct_fixed_id_test")
-    with pytest.raises(Exception, match="TransactionCanceled|ConditionalCheckFailed"):
+    with pytest.raises(Exception, match=r"TransactionCanceled|ConditionalCheckFailed"):
         service.open_account(Decimal(100), account_id="acct_fixed_id_test")
     account = service.accounts.get("acct_fixed_id_test")
     assert account is not None

@@ -9,6 +9,7 @@ import httpx
 import openai
 import pytest
 from openai import OpenAI
+
 from tests.fakes.openai_provider import (
     FakeOpenAIProvider,
     completion_tokens,

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ..errors import InvalidRequest, NotFound, OneRouterError
+from ..logs import log_failure
 
 logger = logging.getLogger("onerouter.api")
 
@@ -48,8 +49,7 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(_: Request, exc: Exception) -> Response:
-    # Never echo the exception: it may hold request content.
-    logger.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+    log_failure(logger, "unhandled error", exc)
     return error_response(OneRouterError("The gateway failed unexpectedly."))
 
 

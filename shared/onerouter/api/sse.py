@@ -18,6 +18,7 @@ import orjson
 from starlette.responses import StreamingResponse
 
 from ..errors import OneRouterError
+from ..logs import log_failure
 
 logger = logging.getLogger("onerouter.api")
 
@@ -128,7 +129,7 @@ async def _body(
                 yield encode(exc.body())
                 break
             except Exception as exc:
-                logger.error("stream failed: %s", type(exc).__name__, exc_info=exc)
+                log_failure(logger, "stream failed", exc)
                 yield encode(OneRouterError("The stream failed unexpectedly.").body())
                 break
         yield DONE

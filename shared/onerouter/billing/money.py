@@ -18,12 +18,12 @@ def parse_usd(value: Any, *, field: str = "amount") -> Decimal:
         raise ValueError(f"{field} must be a decimal number of US dollars") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"{field} must be a non-negative number of US dollars")
-    return amount
+    return abs(amount)  # "-0" is zero
 
 
 def usd_str(amount: Decimal) -> str:
     """'12.5', '0.000015', never '1.5E-5'."""
-    text = format(amount, "f")
+    text = format(abs(amount) if amount.is_zero() else amount, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"

@@ -120,11 +120,12 @@ class Catalog(_Strict):
     def _check_references(self) -> Catalog:
         seen: dict[str, str] = {}
         for i, model in enumerate(self.models):
-            for name in (model.id, *model.aliases):
+            names = [("id", model.id)]
+            names += [(f"aliases[{k}]", alias) for k, alias in enumerate(model.aliases)]
+            for field, name in names:
                 if name in seen:
-                    raise ValueError(
-                        f"models[{i}] ({model.id}): name {name!r} is already used by {seen[name]}"
-                    )
+                    where = f"models[{i}] ({model.id}).{field}"
+                    raise ValueError(f"{where}: {name!r} is already used by {seen[name]}")
                 seen[name] = model.id
             for j, endpoint in enumerate(model.endpoints):
                 if endpoint.provider not in self.providers:

@@ -1,0 +1,115 @@
+"""Settings: read once from the environment, with defaults, overrides and clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from onerouter.settings import DEFAULT_CATALOG, Settings, Tables
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+
+    assert settings.catalog_path == DEFAULT_CATALOG
+    assert DEFAULT_CATALOG.is_file()
+    assert settings.admin_token is None
+    assert settings.tables == Tables("onerouter-keys", "onerouter-accounts", "onerouter-ledger")
+    assert settings.usage_queue_url is None
+    assert settings.auth_cache_ttl == 5.0
+    assert settings.keepalive_interval == 5.0
+    assert settings.max_body_bytes == 10 * 1024 * 1024
+    assert dict(settings.environ) == {}
+
+
+def test_environment_overrides() -> None:
+    env = {
+        "ONEROUTER_CATALOG": "/etc/onerouter/catalog.yaml",
+        "ONEROUTER_ADMIN_TOKEN": "admin-secret",
+        "KEYS_TABLE": "stack-keys",
+        "ACCOUNTS_TABLE": "stack-accounts",
+        "LEDGER_TABLE": "stack-ledger",
+        "USAGE_QUEUE_URL": "https://sqs.example/123/usage",
+        "ONEROUTER_AUTH_CACHE_TTL": "0.5",
+        "ONEROUTER_KEEPALIVE_INTERVAL": "2",
+        "ONEROUTER_MAX_BODY_BYTES": "262144",
+        "OPENAI_API_KEY": "sk-test",
+    }
+
+    settings = Settings.from_env(env)
+
+    assert str(settings.catalog_path) == "/etc/onerouter/catalog.yaml"
+    assert settings.admin_token == "admin-secret"
+    assert settings.tables == Tables("stack-keys", "stack-accounts", "stack-ledger")
+    assert settings.usage_queue_url == "https://sqs.example/123/usage"
+    assert settings.auth_cache_ttl == 0.5
+    assert settings.keepalive_interval == 2.0
+    assert settings.max_body_bytes == 262144
+    assert type(settings.max_body_bytes) is int
+    assert settings.environ["OPENAI_API_KEY"] == "sk-test"
+
+
+def test_empty_values_mean_the_default() -> None:
+    env = {
+        "ONEROUTER_CATALOG": "",
+        "ONEROUTER_ADMIN_TOKEN": "",
+        "KEYS_TABLE": "",
+        "USAGE_QUEUE_URL": "",
+        "ONEROUTER_KEEPALIVE_INTERVAL": "",
+    }
+
+    settings = Settings.from_env(env)
+
+    assert settings.catalog_path == DEFAULT_CATALOG
+    assert settings.admin_token is None
+    assert settings.tables.keys == "onerouter-keys"
+    assert settings.usage_queue_url is None
+    assert settings.keepalive_interval == 5.0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ONEROUTER_KEEPALIVE_INTERVAL", "ONEROUTER_AUTH_CACHE_TTL", "ONEROUTER_MAX_BODY_BYTES"],
+)
+def test_non_number_is_a_value_error_naming_the_variable(name: str) -> None:
+    with pytest.raises(ValueError, match=name) as caught:
+        Settings.from_env({name: "soon"})
+
+    assert "'soon'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ONEROUTER_KEEPALIVE_INTERVAL", "0"),
+        ("ONEROUTER_KEEPALIVE_INTERVAL", "-1"),
+        ("ONEROUTER_KEEPALIVE_INTERVAL", "nan"),
+        ("ONEROUTER_MAX_BODY_BYTES", "inf"),
+    ],
+)
+def test_unusable_number_is_a_value_error_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONEROUTER_ADMIN_TOKEN", "from-os-environ")
+    monkeypatch.setenv("ONEROUTER_KEEPALIVE_INTERVAL", "3")
+
+    settings = Settings.from_env()
+
+    assert settings.admin_token == "from-os-environ"
+    assert settings.keepalive_interval == 3.0
+
+
+def test_settings_are_a_snapshot() -> None:
+    env = {"OPENAI_API_KEY": "sk-1"}
+    settings = Settings.from_env(env)
+
+    env["OPENAI_API_KEY"] = "sk-2"
+    env["ANTHROPIC_API_KEY"] = "sk-3"
+
+    assert settings.environ == {"OPENAI_API_KEY": "sk-1"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.admin_token = "x"  # type: ignore[misc]
