@@ -5,19 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from .dynamo import client, from_item, to_item
+from .dynamo import Repository, from_item, to_item
 from .records import Account
 
 
-class AccountsRepository:
-    def __init__(self, table: str, dynamodb: Any = None) -> None:
-        self.table = table
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> Any:
-        return self._dynamodb or client()
-
+class AccountsRepository(Repository):
     def get(self, account_id: str) -> Account | None:
         response = self.dynamodb.get_item(
             TableName=self.table, Key={"account_id": {"S": account_id}}, ConsistentRead=True
@@ -34,14 +26,7 @@ class AccountsRepository:
         )
 
     def put_item(self, account: Account) -> dict[str, Any]:
-        """The transaction item that creates `account`, refusing to overwrite one."""
-        return {
-            "Put": {
-                "TableName": self.table,
-                "Item": to_item(asdict(account)),
-                "ConditionExpression": "attribute_not_exists(account_id)",
-            }
-        }
+        return self._put_new(asdict(account), "account_id")
 
     def credit_item(self, account_id: str, amount: Any) -> dict[str, Any]:
         """The transaction item that adds `amount` to an existing account's balance."""

@@ -43,3 +43,25 @@ def cancellation_codes(error: Any) -> list[str]:
     """The per-item reasons a TransactWriteItems call was cancelled, in request order."""
     reasons = error.response.get("CancellationReasons") or []
     return [reason.get("Code", "None") for reason in reasons]
+
+
+class Repository:
+    """One table: its name, the client (injectable for tests), and the writes all tables share."""
+
+    def __init__(self, table: str, dynamodb: Any = None) -> None:
+        self.table = table
+        self._dynamodb = dynamodb
+
+    @property
+    def dynamodb(self) -> Any:
+        return self._dynamodb or client()
+
+    def _put_new(self, values: dict[str, Any], key: str) -> dict[str, Any]:
+        """The transaction item that writes `values`, refusing to overwrite an item."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(values),
+                "ConditionExpression": f"attribute_not_exists({key})",
+            }
+        }

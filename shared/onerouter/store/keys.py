@@ -5,33 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from .dynamo import client, from_item, to_item
+from .dynamo import Repository, from_item
 from .records import ApiKey
 
 
-class KeysRepository:
-    def __init__(self, table: str, dynamodb: Any = None) -> None:
-        self.table = table
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> Any:
-        return self._dynamodb or client()
-
+class KeysRepository(Repository):
     def get(self, key_hash: str) -> ApiKey | None:
         response = self.dynamodb.get_item(TableName=self.table, Key={"key_hash": {"S": key_hash}})
         item = response.get("Item")
         return ApiKey(**from_item(item)) if item else None
 
     def put_item(self, key: ApiKey) -> dict[str, Any]:
-        """The transaction item that creates `key`, refusing to overwrite one."""
-        return {
-            "Put": {
-                "TableName": self.table,
-                "Item": to_item(asdict(key)),
-                "ConditionExpression": "attribute_not_exists(key_hash)",
-            }
-        }
+        return self._put_new(asdict(key), "key_hash")
 
     def create(self, key: ApiKey) -> None:
         put = self.put_item(key)["Put"]

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .accounts import AccountsRepository
-from .dynamo import cancellation_codes, client, to_item
+from .dynamo import Repository, cancellation_codes
 from .records import LedgerEntry
 
 
@@ -20,24 +20,13 @@ class UnknownAccount(LookupError):
     pass
 
 
-class LedgerRepository:
+class LedgerRepository(Repository):
     def __init__(self, table: str, accounts: AccountsRepository, dynamodb: Any = None) -> None:
-        self.table = table
+        super().__init__(table, dynamodb)
         self.accounts = accounts
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> Any:
-        return self._dynamodb or client()
 
     def put_item(self, entry: LedgerEntry) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self.table,
-                "Item": to_item(asdict(entry)),
-                "ConditionExpression": "attribute_not_exists(entry_id)",
-            }
-        }
+        return self._put_new(asdict(entry), "entry_id")
 
     def credit(self, entry: LedgerEntry) -> bool:
         """Records `entry` and adds its amount to the balance; False if it was already recorded."""
