@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import InvalidRequest, NotFound, OneRouterError
+from ..errors import NotFound, OneRouterError
 from ..logs import log_failure
+from .responses import json_response
 
 logger = logging.getLogger("onerouter.api")
 
 
 def error_response(error: OneRouterError) -> Response:
-    return Response(
-        orjson.dumps(error.body()),
-        status_code=error.status,
-        media_type="application/json",
-        headers=error.headers,
-    )
+    return json_response(error.body(), status=error.status, headers=error.headers)
 
 
 async def _onerouter_error(_: Request, exc: Exception) -> Response:
@@ -41,20 +36,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(error)
 
 
-async def _validation_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-    param = ".".join(str(p) for p in first["loc"] if p != "body") or None
-    return error_response(InvalidRequest(f"{param}: {first['msg']}", param=param))
-
-
 async def _unexpected(_: Request, exc: Exception) -> Response:
     log_failure(logger, "unhandled error", exc)
     return error_response(OneRouterError("The gateway failed unexpectedly."))
 
 
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(OneRouterError, _onerouter_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected)
+HANDLERS: dict[Any, Any] = {
+    OneRouterError: _onerouter_error,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}

@@ -1,5 +1,8 @@
-"""The I/O every adapter shares: pooled httpx clients per provider, JSON calls, SSE reading.
+"""The I/O every adapter shares: pooled connections per provider, JSON calls, SSE reading.
 
+httpcore, the connection layer under httpx, is used directly: on the hot path httpx's own
+layer (request and URL models, cookie jar, event hooks) cost about as much CPU again as the
+call itself, and a gateway serving many callers must not keep a provider's cookies anyway.
 Failures become `UpstreamError` here, so adapters only translate.
 """
 
@@ -8,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import httpcore
 import orjson
 
 from ..routing.catalog import Provider
@@ -19,43 +22,42 @@ _MAX_ERROR_BODY = 64 * 1024
 
 
 class Upstream:
-    """One pooled client per provider, created on first use, so each keeps its own timeouts."""
+    """One connection pool per provider, created on first use; timeouts per provider."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._clients: dict[str, httpx.AsyncClient] = {}
-        self._transport = transport
+    def __init__(self, network_backend: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._pools: dict[str, httpcore.AsyncConnectionPool] = {}
+        self._backend = network_backend
 
-    def client(self, provider: Provider) -> httpx.AsyncClient:
-        client = self._clients.get(provider.id)
-        if client is None:
-            timeouts = provider.timeouts
-            client = httpx.AsyncClient(
-                timeout=httpx.Timeout(
-                    connect=timeouts.connect, read=timeouts.first_byte, write=30.0, pool=10.0
-                ),
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
-                transport=self._transport,
+    def pool(self, provider: Provider) -> httpcore.AsyncConnectionPool:
+        pool = self._pools.get(provider.id)
+        if pool is None:
+            pool = httpcore.AsyncConnectionPool(
+                max_connections=1000,
+                max_keepalive_connections=200,
+                keepalive_expiry=30.0,
+                network_backend=self._backend,
             )
-            self._clients[provider.id] = client
-        return client
+            self._pools[provider.id] = pool
+        return pool
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
 
     async def post_json(
         self, provider: Provider, url: str, headers: dict[str, str], body: bytes
     ) -> Any:
-        client = self.client(provider)
         try:
-            response = await client.post(url, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
+            response = await self.pool(provider).request(
+                "POST", url, headers=_headers(headers), content=body, extensions=_timeouts(provider)
+            )
+        except httpcore.TimeoutException as exc:
             raise UpstreamError(provider.id, "timeout", detail=type(exc).__name__) from None
-        except httpx.TransportError as exc:
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
             raise UpstreamError(provider.id, "connect", detail=type(exc).__name__) from None
-        if response.status_code >= 400:
-            raise _status_error(provider.id, response, response.content)
+        if response.status >= 400:
+            raise _status_error(provider.id, response, response.content[:_MAX_ERROR_BODY])
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
@@ -65,40 +67,72 @@ class Upstream:
         self, provider: Provider, url: str, headers: dict[str, str], body: bytes
     ) -> AsyncIterator[str]:
         """Yields the `data` of each server-sent event, as the provider sends it."""
-        client = self.client(provider)
-        request = client.build_request("POST", url, content=body, headers=headers)
+        stream = self.pool(provider).stream(
+            "POST", url, headers=_headers(headers), content=body, extensions=_timeouts(provider)
+        )
         try:
-            response = await client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
+            response = await stream.__aenter__()
+        except httpcore.TimeoutException as exc:
             raise UpstreamError(provider.id, "timeout", detail=type(exc).__name__) from None
-        except httpx.TransportError as exc:
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
             raise UpstreamError(provider.id, "connect", detail=type(exc).__name__) from None
         try:
-            if response.status_code >= 400:
-                raw = await _read_bounded(response)
-                raise _status_error(provider.id, response, raw)
-            data: list[str] = []
-            async for line in response.aiter_lines():
-                if line.startswith("data:"):
-                    data.append(line[6:] if line.startswith("data: ") else line[5:])
-                elif not line and data:
-                    yield "\n".join(data)
-                    data = []
-                # Comments (":"), "event:", "id:" and "retry:" lines carry nothing we forward.
-            if data:
-                yield "\n".join(data)
-        except httpx.TimeoutException:
+            if response.status >= 400:
+                raise _status_error(provider.id, response, await _read_bounded(response))
+            async for data in _events(response.aiter_stream()):
+                yield data
+        except httpcore.TimeoutException:
             raise UpstreamError(provider.id, "timeout", detail="stream went silent") from None
-        except httpx.TransportError as exc:
+        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
             raise UpstreamError(provider.id, "dropped", detail=type(exc).__name__) from None
         finally:
-            await response.aclose()
+            # Back to the pool if the body was read to its end; closed otherwise.
+            await stream.__aexit__(None, None, None)
 
 
-async def _read_bounded(response: httpx.Response) -> bytes:
+async def _events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """Server-sent events' data fields from a byte stream (comments and other fields skipped)."""
+    pending = b""
+    data: list[bytes] = []
+    async for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    yield b"\n".join(data).decode("utf-8")
+                    data = []
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+    line = pending.rstrip(b"\r")
+    if line.startswith(b"data:"):
+        data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+    if data:
+        yield b"\n".join(data).decode("utf-8")
+
+
+def _headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+def _timeouts(provider: Provider) -> dict[str, Any]:
+    timeouts = provider.timeouts
+    return {
+        "timeout": {
+            "connect": timeouts.connect,
+            "read": timeouts.first_byte,
+            "write": 30.0,
+            "pool": 10.0,
+        }
+    }
+
+
+async def _read_bounded(response: httpcore.Response) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.aiter_stream():
         chunks.append(chunk)
         size += len(chunk)
         if size >= _MAX_ERROR_BODY:
@@ -106,16 +140,15 @@ async def _read_bounded(response: httpx.Response) -> bytes:
     return b"".join(chunks)[:_MAX_ERROR_BODY]
 
 
-def _status_error(provider: str, response: httpx.Response, raw_body: bytes) -> UpstreamError:
+def _status_error(provider: str, response: httpcore.Response, raw_body: bytes) -> UpstreamError:
     raw: Any
     try:
         raw = orjson.loads(raw_body)
     except orjson.JSONDecodeError:
         raw = raw_body[:2000].decode("utf-8", "replace")
+    retry_after = next(
+        (v.decode("latin-1") for k, v in response.headers if k.lower() == b"retry-after"), None
+    )
     return UpstreamError(
-        provider,
-        "status",
-        status=response.status_code,
-        raw=raw,
-        retry_after=response.headers.get("retry-after"),
+        provider, "status", status=response.status, raw=raw, retry_after=retry_after
     )

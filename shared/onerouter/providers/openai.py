@@ -79,9 +79,13 @@ class OpenAIAdapter:
             headers_for(target),
             self._body(target, request),
         )
+        done = False
         async for data in events:
-            if data == "[DONE]":
-                return
+            # Read on past [DONE] to the end of the body, so the connection goes back to the
+            # pool instead of being dropped with unread bytes.
+            if done or data == "[DONE]":
+                done = True
+                continue
             try:
                 chunk = orjson.loads(data)
             except orjson.JSONDecodeError:

@@ -1,26 +1,24 @@
 """The DynamoDB client and item (de)serialisation shared by the repositories.
 
 The endpoint comes from the standard AWS_ENDPOINT_URL setting, so the same code talks to
-moto server locally and to DynamoDB on AWS.
+moto server locally and to DynamoDB on AWS. botocore directly, not boto3: boto3's import
+(resources, s3transfer) would add ~150 ms to every cold start and give nothing used here.
 """
 
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+import botocore.session
 from botocore.config import Config
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 @functools.cache
 def client() -> Any:
     # One client per process: thread-safe, pooled; sized for requests served off the event loop.
-    return boto3.client(
+    return botocore.session.get_session().create_client(
         "dynamodb",
         config=Config(
             max_pool_connections=64,
@@ -31,12 +29,55 @@ def client() -> Any:
     )
 
 
+def serialize(value: Any) -> dict[str, Any]:
+    """A Python value as a DynamoDB attribute value. Numbers are int or Decimal, never float."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
+    if isinstance(value, bytes):
+        return {"B": value}
+    if isinstance(value, dict):
+        return {"M": {k: serialize(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [serialize(v) for v in value]}
+    if isinstance(value, set | frozenset) and value:
+        if all(isinstance(v, str) for v in value):
+            return {"SS": sorted(value)}
+        if all(isinstance(v, int | Decimal) and not isinstance(v, bool) for v in value):
+            return {"NS": [str(v) for v in value]}
+    raise TypeError(f"cannot store a {type(value).__name__} in DynamoDB")
+
+
+def deserialize(attribute: dict[str, Any]) -> Any:
+    ((kind, value),) = attribute.items()
+    if kind == "S" or kind == "B" or kind == "BOOL":
+        return value
+    if kind == "N":
+        return Decimal(value)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: deserialize(v) for k, v in value.items()}
+    if kind == "L":
+        return [deserialize(v) for v in value]
+    if kind == "SS" or kind == "BS":
+        return set(value)
+    if kind == "NS":
+        return {Decimal(v) for v in value}
+    raise TypeError(f"unknown DynamoDB attribute type {kind}")
+
+
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    return {k: serialize(v) for k, v in values.items() if v is not None}
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return {k: deserialize(v) for k, v in item.items()}
 
 
 def cancellation_codes(error: Any) -> list[str]:

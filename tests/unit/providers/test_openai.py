@@ -20,6 +20,7 @@ from onerouter.providers.openai import (
 )
 from onerouter.requests import ChatRequest, CompletionRequest, GatewayRequest
 from onerouter.routing.catalog import Endpoint, Pricing, Provider
+from tests.fakes.mock_network import HandlerBackend
 
 PROVIDER = Provider(
     id="acme",
@@ -311,13 +312,13 @@ def test_headers_with_an_empty_key_have_no_authorization() -> None:
     assert "authorization" not in headers_for(target)
 
 
-# ---------------------------------------------------------------- the adapter, on a mock transport
-# httpx.MockTransport answers in-process: no socket, no server.
+# ---------------------------------------------------------------- the adapter, on a mock network
+# HandlerBackend answers in-process: no socket, no server; the real I/O code runs.
 
 
 def run_adapter(handler: Any, call: str, raw: dict[str, Any]) -> Any:
     async def go() -> Any:
-        upstream = Upstream(transport=httpx.MockTransport(handler))
+        upstream = Upstream(network_backend=HandlerBackend(handler))
         adapter = OpenAIAdapter(upstream)
         try:
             if call == "complete":

@@ -7,15 +7,17 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from ...accounts.service import AccountService
 from ...billing.money import parse_usd, usd_str
 from ...errors import AuthenticationFailed, InvalidRequest, NotFound
 from ...store.ledger import UnknownAccount
 from ..body import read_json, validate
+from ..responses import json_response
 
 # Above this a grant is far more likely a typo than a top-up.
 MAX_GRANT = Decimal(1_000_000)
@@ -40,9 +42,6 @@ def require_admin(request: Request) -> None:
         raise AuthenticationFailed("Invalid operator token.", code="invalid_admin_token")
 
 
-router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
-
-
 class NewAccountBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     credits: Usd = Decimal(0)
@@ -65,21 +64,23 @@ async def _body(request: Request, schema: type[NewAccountBody] | type[GrantBody]
     return validate(schema, await read_json(request, 64 * 1024, allow_empty=True))
 
 
-@router.post("/accounts", status_code=201)
-async def create_account(request: Request) -> dict[str, Any]:
+async def create_account(request: Request) -> Response:
+    require_admin(request)
     body: NewAccountBody = await _body(request, NewAccountBody)
     service = _service(request)
     opened = await to_thread.run_sync(lambda: service.open_account(body.credits, label=body.label))
-    return {
+    created = {
         "account_id": opened.account_id,
         "key": opened.key,
         "key_id": opened.key_id,
         "credits": usd_str(body.credits),
     }
+    return json_response(created, status=201)
 
 
-@router.post("/accounts/{account_id}/credits")
-async def grant_credits(account_id: str, request: Request) -> JSONResponse:
+async def grant_credits(request: Request) -> Response:
+    require_admin(request)
+    account_id: str = request.path_params["account_id"]
     body: GrantBody = await _body(request, GrantBody)
     if body.amount <= 0:
         raise InvalidRequest("amount must be more than zero", param="amount")
@@ -95,12 +96,16 @@ async def grant_credits(account_id: str, request: Request) -> JSONResponse:
     request.app.state.pipeline.authenticator.forget(account_id)
     account = await to_thread.run_sync(service.accounts.get, account_id)
     balance = usd_str(account.balance) if account else None
-    return JSONResponse(
-        {
-            "account_id": account_id,
-            "amount": usd_str(body.amount),
-            "applied": applied,
-            "balance": balance,
-        },
-        status_code=201 if applied else 200,
-    )
+    granted = {
+        "account_id": account_id,
+        "amount": usd_str(body.amount),
+        "applied": applied,
+        "balance": balance,
+    }
+    return json_response(granted, status=201 if applied else 200)
+
+
+routes = [
+    Route("/admin/accounts", create_account, methods=["POST"]),
+    Route("/admin/accounts/{account_id}/credits", grant_credits, methods=["POST"]),
+]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from ...providers.base import Target
 from ...requests import ChatRequest, CompletionRequest, GatewayRequest, Operation
@@ -14,22 +15,24 @@ from ..body import read_json, validate
 from ..pipeline import Call, Pipeline
 from ..sse import encode, open_stream
 
-router = APIRouter()
-
 _SCHEMAS: dict[Operation, type[ChatRequest] | type[CompletionRequest]] = {
     "chat": ChatRequest,
     "completion": CompletionRequest,
 }
 
 
-@router.post("/chat/completions")
 async def chat_completions(request: Request) -> Response:
     return await _serve(request, "chat")
 
 
-@router.post("/completions")
 async def completions(request: Request) -> Response:
     return await _serve(request, "completion")
+
+
+routes = [
+    Route("/chat/completions", chat_completions, methods=["POST"]),
+    Route("/completions", completions, methods=["POST"]),
+]
 
 
 async def _serve(http: Request, operation: Operation) -> Response:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-router = APIRouter()
+from ..responses import json_response
 
 
-@router.get("/health")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+async def health(_: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+routes = [Route("/health", health, methods=["GET"])]

@@ -4,27 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from ...billing.money import usd_str
 from ...routing.catalog import ListPricing, Model, Pricing
 from ...routing.router import Router
-
-router = APIRouter()
-
-
-@router.get("/models")
-async def list_models(request: Request) -> dict[str, Any]:
-    models: list[dict[str, Any]] = request.app.state.models_listing
-    return {"object": "list", "data": models}
+from ..responses import json_response
 
 
-@router.get("/models/{model_id:path}")
-async def get_model(model_id: str, request: Request) -> dict[str, Any]:
+async def list_models(request: Request) -> Response:
+    return json_response({"object": "list", "data": request.app.state.models_listing})
+
+
+async def get_model(request: Request) -> Response:
     state = request.app.state
-    model = state.pipeline.router.model(model_id)
-    listing: dict[str, Any] = state.models_by_id[model.id]
-    return listing
+    model = state.pipeline.router.model(request.path_params["model_id"])
+    return json_response(state.models_by_id[model.id])
+
+
+routes = [
+    Route("/models", list_models, methods=["GET"]),
+    Route("/models/{model_id:path}", get_model, methods=["GET"]),
+]
 
 
 def describe(model: Model, router: Router) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Benchmarks for OneRouter: numbers go to the README, never into assertions."""

@@ -1,0 +1,104 @@
+"""The gateway in a process of its own: `python -m bench.gateway_server FAKE_BASE_URL FAKE_KEY`.
+
+Starts embedded AWS (moto server + the template's tables), writes a one-model catalog whose
+only endpoint is the fake provider, builds the app, opens an account with $1000 and prints
+`{"port": N, "key": "..."}` on stdout; then serves with uvicorn until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+import yaml
+
+from bench._child import announce, event_loop, exit_with_parent, tcp_listener
+
+MODEL_ID = "bench/model"
+FAKE_KEY_ENV = "ONEROUTER_BENCH_FAKE_KEY"
+
+
+def catalog(fake_base_url: str) -> dict[str, object]:
+    return {
+        "providers": {
+            "fake": {
+                "protocol": "openai",
+                "base_url": fake_base_url,
+                "api_key_env": FAKE_KEY_ENV,
+                "timeouts": {"connect": 2, "first_byte": 10},
+            }
+        },
+        "models": [
+            {
+                "id": MODEL_ID,
+                "name": "Bench model",
+                "context_length": 8192,
+                "endpoints": [
+                    {
+                        "provider": "fake",
+                        "model": "gpt-4o-mini",
+                        "pricing": {"prompt": "1", "completion": "2"},
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def _exit(_signum: int, _frame: FrameType | None) -> None:
+    sys.exit(0)
+
+
+def main(argv: list[str]) -> int:
+    fake_base_url, fake_key = argv[0], argv[1]
+    exit_with_parent()
+    # Always our own moto server: never an endpoint (or real AWS) the shell happens to name.
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+
+    from onerouter.api.app import create_app
+    from onerouter.dev.aws import LocalAWS
+    from onerouter.settings import Settings
+
+    with (
+        tempfile.TemporaryDirectory(prefix="onerouter-bench-") as tmp,
+        LocalAWS(prefix="onerouter-bench"),
+    ):
+        catalog_path = Path(tmp) / "catalog.yaml"
+        catalog_path.write_text(yaml.safe_dump(catalog(fake_base_url)), encoding="utf-8")
+        env = dict(os.environ)
+        env.update(ONEROUTER_CATALOG=str(catalog_path), **{FAKE_KEY_ENV: fake_key})
+        app = create_app(Settings.from_env(env))
+        opened = app.state.accounts.open_account(Decimal("1000"))
+
+        sock = tcp_listener(0)
+        port = sock.getsockname()[1]
+        loop = event_loop()
+        config = uvicorn.Config(
+            app,
+            loop=loop,
+            http="httptools",
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+        )
+        server = uvicorn.Server(config)
+        # uvicorn re-raises the SIGTERM/SIGINT it handled once it has shut down; exiting
+        # through SystemExit lets the `with` blocks stop moto and remove the catalog.
+        signal.signal(signal.SIGTERM, _exit)
+        signal.signal(signal.SIGINT, _exit)
+        announce(port=port, key=opened.key, loop=loop, model=MODEL_ID)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server.run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
