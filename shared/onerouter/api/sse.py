@@ -35,22 +35,67 @@ class _Silence:
 SILENCE = _Silence()
 
 
-class Prefetch(Generic[T]):
-    """Reads an async iterator one item ahead, so waiting for it can time out without loss."""
+class _End:
+    pass
 
-    def __init__(self, items: AsyncIterator[T]) -> None:
-        self._items = items
-        self._pending: asyncio.Future[T] | None = None
 
-    async def next(self, within: float) -> T | _Silence:
-        """The next item, or SILENCE after `within` seconds; StopAsyncIteration at the end."""
-        if self._pending is None:
-            self._pending = asyncio.ensure_future(anext(self._items))
-        done, _ = await asyncio.wait((self._pending,), timeout=within)
-        if not done:
-            return SILENCE
-        pending, self._pending = self._pending, None
-        return pending.result()
+_END = _End()
+
+
+class _Failed:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class Pump(Generic[T]):
+    """Reads a source in one task of its own into a small queue; a timer marks silences.
+
+    One task per stream, not one per chunk, and a timer that fires once per keep-alive
+    interval: relaying a chunk costs a queue hand-off. The queue is small, so a slow client
+    slows the reading of the upstream instead of filling memory.
+    """
+
+    def __init__(self, items: AsyncIterator[T], keepalive: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[T | _Silence | _End | _Failed] = asyncio.Queue(maxsize=8)
+        self._keepalive = keepalive
+        self._last = self._loop.time()
+        self._timer = self._loop.call_later(keepalive, self._tick)
+        self._task = asyncio.ensure_future(self._run(items))
+
+    async def _run(self, items: AsyncIterator[T]) -> None:
+        try:
+            async for item in items:
+                self._last = self._loop.time()
+                await self._queue.put(item)
+            await self._queue.put(_END)
+        except Exception as exc:
+            await self._queue.put(_Failed(exc))
+        finally:
+            # Cancelled while waiting to hand an item over: the source sits at a yield.
+            aclose = getattr(items, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def _tick(self) -> None:
+        now = self._loop.time()
+        due = self._last + self._keepalive
+        if now >= due:
+            if self._queue.empty():
+                self._queue.put_nowait(SILENCE)
+            self._last = now
+            due = now + self._keepalive
+        self._timer = self._loop.call_at(due, self._tick)
+
+    async def next(self) -> T | _Silence:
+        """The next item, or SILENCE; StopAsyncIteration at the end, the source's error on it."""
+        item = await self._queue.get()
+        if isinstance(item, _End):
+            self._queue.put_nowait(item)  # stays at the end for any later call
+            raise StopAsyncIteration
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
 
     async def aclose(self) -> None:
         """Stops the source, closing its upstream connection, even inside a cancelled scope.
@@ -58,26 +103,15 @@ class Prefetch(Generic[T]):
         A client that hangs up cancels the response task; without the shield every await
         below would be cancelled at once, leaving the upstream request running.
         """
+        self._timer.cancel()
         with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-            if self._pending is not None:
-                self._pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await self._pending
-                self._pending = None
-            aclose = getattr(self._items, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
 
 
 def encode(event: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(event) + b"\n\n"
-
-
-class _End:
-    pass
-
-
-_END = _End()
 
 
 async def open_stream(
@@ -91,9 +125,9 @@ async def open_stream(
     `render` turns an item into bytes to send (None sends nothing); `headers` sees the first
     item, or None when the response had to start before it arrived.
     """
-    ahead = Prefetch(items)
+    ahead = Pump(items, keepalive)
     try:
-        first: T | _Silence | _End = await ahead.next(keepalive)
+        first: T | _Silence | _End = await ahead.next()
     except StopAsyncIteration:
         first = _END
     except BaseException:
@@ -101,17 +135,16 @@ async def open_stream(
         raise
     known = None if isinstance(first, _Silence | _End) else first
     return StreamingResponse(
-        _body(ahead, first, render, keepalive),
+        _body(ahead, first, render),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no", **headers(known)},
     )
 
 
 async def _body(
-    ahead: Prefetch[T],
+    ahead: Pump[T],
     item: T | _Silence | _End,
     render: Callable[[T], bytes | None],
-    keepalive: float,
 ) -> AsyncIterator[bytes]:
     try:
         while not isinstance(item, _End):
@@ -122,7 +155,7 @@ async def _body(
                 if data:
                     yield data
             try:
-                item = await ahead.next(keepalive)
+                item = await ahead.next()
             except StopAsyncIteration:
                 item = _END
             except OneRouterError as exc:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 from starlette.responses import StreamingResponse
 
-from onerouter.api.sse import DONE, KEEPALIVE, SILENCE, Prefetch, encode, open_stream
+from onerouter.api.sse import DONE, KEEPALIVE, SILENCE, Pump, encode, open_stream
 from onerouter.errors import OneRouterError, RateLimited, UpstreamFailed
 
 T = TypeVar("T")
@@ -45,10 +45,10 @@ def test_wire_constants_are_the_contracts() -> None:
     assert encode({"a": 1}) == b'data: {"a":1}\n\n'
 
 
-# ---------------------------------------------------------------- Prefetch
+# ---------------------------------------------------------------- Pump
 
 
-def test_prefetch_returns_silence_then_the_same_item_without_loss() -> None:
+def test_pump_returns_silence_then_the_same_item_without_loss() -> None:
     pulls: list[int] = []
 
     async def scenario() -> list[object]:
@@ -60,33 +60,37 @@ def test_prefetch_returns_silence_then_the_same_item_without_loss() -> None:
             yield "a"
             yield "b"
 
-        ahead = Prefetch(source())
-        seen: list[object] = [await ahead.next(SHORT), await ahead.next(SHORT)]
+        ahead = Pump(source(), SHORT)
+        seen: list[object] = [await ahead.next(), await ahead.next()]
         release.set()
-        seen += [await ahead.next(LONG), await ahead.next(LONG)]
+        seen += [await ahead.next(), await ahead.next()]
         with pytest.raises(StopAsyncIteration):
-            await ahead.next(LONG)
+            await ahead.next()
+        with pytest.raises(StopAsyncIteration):
+            await ahead.next()
+        await ahead.aclose()
         return seen
 
     assert run(scenario) == [SILENCE, SILENCE, "a", "b"]
     assert pulls == [1], "the source was started once, not restarted after the silence"
 
 
-def test_prefetch_passes_the_sources_error_on() -> None:
+def test_pump_passes_the_sources_error_on() -> None:
     async def scenario() -> None:
         async def source() -> AsyncIterator[str]:
             yield "a"
             raise RateLimited("slow down")
 
-        ahead = Prefetch(source())
-        assert await ahead.next(LONG) == "a"
+        ahead = Pump(source(), LONG)
+        assert await ahead.next() == "a"
         with pytest.raises(RateLimited):
-            await ahead.next(LONG)
+            await ahead.next()
+        await ahead.aclose()
 
     run(scenario)
 
 
-def test_prefetch_close_stops_a_source_that_is_still_waiting() -> None:
+def test_pump_close_stops_a_source_that_is_still_waiting() -> None:
     closed: list[bool] = []
 
     async def scenario() -> None:
@@ -97,10 +101,30 @@ def test_prefetch_close_stops_a_source_that_is_still_waiting() -> None:
             finally:
                 closed.append(True)
 
-        ahead = Prefetch(source())
-        assert await ahead.next(SHORT) is SILENCE
+        ahead = Pump(source(), SHORT)
+        assert await ahead.next() is SILENCE
         await ahead.aclose()
         # Checked inside the loop: asyncio.run would finalise the generator on its way out.
+        assert closed == [True]
+
+    run(scenario)
+
+
+def test_pump_close_stops_a_source_blocked_on_a_full_queue() -> None:
+    closed: list[bool] = []
+
+    async def scenario() -> None:
+        async def source() -> AsyncIterator[int]:
+            try:
+                for i in range(100):
+                    yield i
+            finally:
+                closed.append(True)
+
+        ahead = Pump(source(), LONG)
+        assert await ahead.next() == 0
+        await asyncio.sleep(0.05)  # let the pump fill its queue and wait
+        await ahead.aclose()
         assert closed == [True]
 
     run(scenario)

@@ -11,7 +11,7 @@ from onerouter.providers.http import _events
 
 STREAM = (
     b": keep-alive comment\n\n"
-    b"event: message\r\ndata: {\"a\": 1}\r\n\r\n"
+    b'event: message\r\ndata: {"a": 1}\r\n\r\n'
     b"data: line one\ndata: line two\n\n"
     b"id: 7\nretry: 100\ndata:no-space\n\n"
     b"data: caf\xc3\xa9\n\n"
