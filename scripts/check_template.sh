@@ -62,13 +62,23 @@ if find "$build_dir/OneRouterLayer" -name __pycache__ | grep -q .; then
     fail "onerouter layer contains __pycache__"
 fi
 deps="$build_dir/DependenciesLayer/python"
-for module in fastapi uvicorn uvloop httptools httpx pydantic pydantic_core yaml orjson mangum \
+for module in starlette uvicorn uvloop httptools httpcore pydantic pydantic_core yaml orjson mangum \
     aws_lambda_powertools boto3; do
     [ -e "$deps/$module" ] || fail "dependencies layer lacks $module"
 done
 [ -x "$build_dir/CompletionsFunction/run.sh" ] || fail "CompletionsFunction/run.sh missing or not executable"
 [ -f "$build_dir/CompletionsFunction/app.py" ] || fail "CompletionsFunction/app.py missing"
 [ -f "$build_dir/ApiFunction/app.py" ] || fail "ApiFunction/app.py missing"
+
+# Both entry points import and build their app on the runtime's Python from the built layers
+# alone (as /opt/python would hold them), with no AWS: what a cold start does.
+for function in CompletionsFunction ApiFunction; do
+    (cd "$build_dir/$function" && env -i PATH="$PATH" PYENV_VERSION="${PYENV_VERSION:-}" \
+        AWS_DEFAULT_REGION=us-east-1 PYTHONDONTWRITEBYTECODE=1 \
+        PYTHONPATH=".:$build_dir/OneRouterLayer/python:$deps" \
+        python3.13 -c 'import app; assert getattr(app, "app", None) or getattr(app, "handler")') \
+        || fail "$function does not import on python3.13 from the built layers"
+done
 
 # Unzipped code and layers of one function must stay under Lambda's 250 MB.
 size_mb="$(du -sm "$build_dir/DependenciesLayer" "$build_dir/OneRouterLayer" \
