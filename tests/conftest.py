@@ -78,7 +78,7 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "api_key_env": FAKE_KEY_ENV,
             },
             "claude-direct": {
-                "protocol": "anthropic",
+                "protocol": "bedrock",
                 "base_url": "http://127.0.0.1:9",
                 "api_key_env": FAKE_KEY_ENV,
             },

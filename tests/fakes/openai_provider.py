@@ -272,7 +272,7 @@ class FakeOpenAIProvider:
             if isinstance(fbody, str | bytes):
                 return body, Response(fbody, status, fheaders, media_type="text/plain")
             return body, JSONResponse(fbody or _default_error(status), status, fheaders)
-        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+        if not self._authorized(request):
             msg = "Incorrect API key provided (fake upstream)."
             return body, JSONResponse(
                 error_body(msg, "invalid_request_error", "invalid_api_key"), 401
@@ -281,6 +281,9 @@ class FakeOpenAIProvider:
             msg = "We could not parse the JSON body of your request (fake upstream)."
             return body, JSONResponse(error_body(msg, "invalid_request_error"), 400)
         return body, None
+
+    def _authorized(self, request: Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.api_key}"
 
     async def _models(self, request: Request) -> Response:
         _, early = await self._prologue(request)

@@ -25,6 +25,8 @@ class Target:
     provider: Provider
     endpoint: Endpoint
     api_key: str | None
+    # The most the model may write: the endpoint's limit, else the model's (None: unknown).
+    max_output_tokens: int | None = None
 
 
 FailureKind = Literal["connect", "timeout", "status", "dropped", "protocol"]

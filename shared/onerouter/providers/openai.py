@@ -54,6 +54,9 @@ class OpenAIAdapter:
     def _url(self, target: Target, request: GatewayRequest) -> str:
         return target.provider.base_url.rstrip("/") + _PATHS[request.operation]
 
+    def _headers(self, target: Target) -> dict[str, str]:
+        return headers_for(target)
+
     def _body(self, target: Target, request: GatewayRequest) -> bytes:
         return orjson.dumps(to_provider_request(request, target.endpoint.model))
 
@@ -61,7 +64,7 @@ class OpenAIAdapter:
         data = await self._upstream.post_json(
             target.provider,
             self._url(target, request),
-            headers_for(target),
+            self._headers(target),
             self._body(target, request),
         )
         if not isinstance(data, dict) or "choices" not in data:
@@ -76,7 +79,7 @@ class OpenAIAdapter:
         events = self._upstream.sse_events(
             target.provider,
             self._url(target, request),
-            headers_for(target),
+            self._headers(target),
             self._body(target, request),
         )
         done = False

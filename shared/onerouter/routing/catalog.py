@@ -80,6 +80,8 @@ class Provider(_Strict):
     base_url: str
     api_key_env: str | None = None
     trains_on_prompts: bool = False
+    # Azure OpenAI's `api-version` query parameter; other protocols ignore it.
+    api_version: str | None = None
     timeouts: Timeouts = Timeouts()
     headers: dict[str, str] = {}
 

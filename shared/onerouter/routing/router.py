@@ -47,7 +47,8 @@ class Router:
                     reasons.append(f"{provider.id}: {reason}")
                     continue
                 api_key = environ.get(provider.api_key_env) if provider.api_key_env else None
-                targets.append(Target(model.id, provider, endpoint, api_key))
+                limit = endpoint.max_output_tokens or model.max_output_tokens
+                targets.append(Target(model.id, provider, endpoint, api_key, limit))
             targets.sort(key=lambda t: _blended_price(t.endpoint))
             self._usable[model.id] = tuple(targets)
             self._why_not[model.id] = "; ".join(reasons)
