@@ -15,8 +15,8 @@ from .http import Upstream
 _ADAPTERS: dict[str, tuple[str, str]] = {
     "openai": ("openai", "OpenAIAdapter"),
     "azure": ("azure", "AzureAdapter"),
-    # "anthropic": ("anthropic", "AnthropicAdapter"),
-    # "gemini": ("gemini", "GeminiAdapter"),
+    "anthropic": ("anthropic", "AnthropicAdapter"),
+    "gemini": ("gemini", "GeminiAdapter"),
 }
 
 SUPPORTED_PROTOCOLS = frozenset(_ADAPTERS)
@@ -31,4 +31,4 @@ def adapter_for(protocol: str, upstream: Upstream) -> Adapter | None:
     return adapter
 
 
-__all__ = ["SUPPORTED_PROTOCOLS", "Adapter", "Target", "UpstreamError", "Upstream", "adapter_for"]
+__all__ = ["SUPPORTED_PROTOCOLS", "Adapter", "Target", "Upstream", "UpstreamError", "adapter_for"]

@@ -113,6 +113,17 @@ async def _events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
         yield b"\n".join(data).decode("utf-8")
 
 
+def parse_event(provider: str, data: str) -> dict[str, Any]:
+    """One SSE event's JSON object; anything else is the provider breaking its protocol."""
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(provider, "protocol", detail="bad stream event") from None
+    if not isinstance(event, dict):
+        raise UpstreamError(provider, "protocol", detail="bad stream event")
+    return event
+
+
 def _headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 

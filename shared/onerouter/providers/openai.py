@@ -13,7 +13,7 @@ import orjson
 
 from ..requests import GATEWAY_FIELDS, GatewayRequest
 from .base import Target, UpstreamError
-from .http import Upstream
+from .http import Upstream, parse_event
 
 _PATHS = {"chat": "/chat/completions", "completion": "/completions"}
 
@@ -89,12 +89,7 @@ class OpenAIAdapter:
             if done or data == "[DONE]":
                 done = True
                 continue
-            try:
-                chunk = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(provider, "protocol", detail="bad stream event") from None
-            if not isinstance(chunk, dict):
-                raise UpstreamError(provider, "protocol", detail="bad stream event")
+            chunk = parse_event(provider, data)
             if "error" in chunk:
                 raise UpstreamError(provider, "status", status=502, raw=chunk)
             finished = finished or any(

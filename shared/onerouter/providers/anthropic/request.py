@@ -1,0 +1,211 @@
+"""OpenAI chat request → Anthropic Messages request: pure translation, no I/O.
+
+Anthropic wants the system prompt apart from the turns, strictly alternating user/assistant
+turns (so consecutive same-role messages merge and tool results ride in a user turn), and a
+`max_tokens` on every request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ...errors import InvalidRequest
+from ...requests import ChatRequest, GatewayRequest
+from ..base import Target
+from .params import add_thinking, add_tools, max_tokens
+
+Block = dict[str, Any]
+
+
+def to_provider_request(request: GatewayRequest, target: Target) -> dict[str, Any]:
+    params = request.params
+    model = target.model_id
+    if request.operation == "completion":
+        system: list[Block] = []
+        turns = [("user", [_text(_prompt(request.raw.get("prompt"), model))])]
+    else:
+        system, turns = _conversation(request.raw.get("messages") or [], model)
+    body: dict[str, Any] = {
+        "model": target.endpoint.model,
+        "max_tokens": max_tokens(request, target),
+        "messages": [{"role": role, "content": blocks} for role, blocks in turns],
+    }
+    if system:
+        body["system"] = system
+    if params.temperature is not None:
+        body["temperature"] = min(max(params.temperature, 0.0), 1.0)
+    if params.top_p is not None:
+        body["top_p"] = params.top_p
+    top_k = request.raw.get("top_k")
+    if isinstance(top_k, int) and not isinstance(top_k, bool) and top_k > 0:
+        body["top_k"] = top_k
+    if params.stop:
+        body["stop_sequences"] = [params.stop] if isinstance(params.stop, str) else params.stop
+    if params.user:
+        body["metadata"] = {"user_id": params.user}
+    if isinstance(params, ChatRequest):
+        add_tools(body, params, model)
+    add_thinking(body, request, target)
+    if request.stream:
+        body["stream"] = True
+    return body
+
+
+# ---------------------------------------------------------------------------- messages
+
+
+def _conversation(
+    messages: list[Any], model: str
+) -> tuple[list[Block], list[tuple[str, list[Block]]]]:
+    system: list[Block] = []
+    turns: list[tuple[str, list[Block]]] = []
+    for i, message in enumerate(messages):
+        role = message.get("role")
+        where = f"messages[{i}]"
+        if role in ("system", "developer"):
+            system += _text_blocks(message.get("content"), where, model)
+            continue
+        if role == "user":
+            role, blocks = "user", _user_blocks(message.get("content"), where, model)
+        elif role == "assistant":
+            role, blocks = "assistant", _assistant_blocks(message, where, model)
+        elif role == "tool":
+            role, blocks = "user", [_tool_result(message, where, model)]
+        else:
+            raise InvalidRequest(f"{where}: role {role!r} is not supported by {model}")
+        if not blocks:
+            continue
+        if turns and turns[-1][0] == role:
+            turns[-1][1].extend(blocks)
+        else:
+            turns.append((role, blocks))
+    return system, turns
+
+
+def _text(text: str, part: dict[str, Any] | None = None) -> Block:
+    block: Block = {"type": "text", "text": text}
+    if part is not None and part.get("cache_control") is not None:
+        block["cache_control"] = part["cache_control"]
+    return block
+
+
+def _text_blocks(content: Any, where: str, model: str) -> list[Block]:
+    """Content that may only be text (system prompts, assistant turns, tool results)."""
+    if content is None or content == "":
+        return []
+    if isinstance(content, str):
+        return [_text(content)]
+    blocks = []
+    for j, part in enumerate(content):
+        if part.get("type") in ("text", "refusal"):
+            text = part.get("text", part.get("refusal"))
+            if text:
+                blocks.append(_text(text, part))
+        else:
+            raise _unsupported(part, f"{where}.content[{j}]", model)
+    return blocks
+
+
+def _user_blocks(content: Any, where: str, model: str) -> list[Block]:
+    if content is None or isinstance(content, str):
+        return _text_blocks(content, where, model)
+    blocks = []
+    for j, part in enumerate(content):
+        kind = part.get("type")
+        if kind == "text":
+            block = _text(part["text"]) if part.get("text") else None
+        elif kind == "image_url":
+            block = _image(part, f"{where}.content[{j}]", model)
+        elif kind == "file":
+            block = _document(part, f"{where}.content[{j}]", model)
+        else:
+            raise _unsupported(part, f"{where}.content[{j}]", model)
+        if block is not None:
+            if part.get("cache_control") is not None:
+                block["cache_control"] = part["cache_control"]
+            blocks.append(block)
+    return blocks
+
+
+def _unsupported(part: dict[str, Any], where: str, model: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"{where}: content part of type {part.get('type')!r} is not supported by {model}",
+        param=where,
+    )
+
+
+def _data_url(url: str, where: str, model: str) -> tuple[str, str]:
+    """(media type, base64 data) of a `data:<media>;base64,<data>` URL."""
+    head, comma, data = url.partition(",")
+    if not comma or not head.startswith("data:") or not head.endswith(";base64"):
+        raise InvalidRequest(f"{where}: {model} takes only base64 data: URLs", param=where)
+    return head[5:-7], data
+
+
+def _image(part: dict[str, Any], where: str, model: str) -> Block:
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    if not isinstance(url, str):
+        raise InvalidRequest(f"{where}: image_url.url is missing", param=where)
+    if url.startswith(("http://", "https://")):
+        return {"type": "image", "source": {"type": "url", "url": url}}
+    media_type, data = _data_url(url, where, model)
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+
+
+def _document(part: dict[str, Any], where: str, model: str) -> Block:
+    file = part.get("file") or {}
+    file_data = file.get("file_data")
+    if not isinstance(file_data, str):
+        raise InvalidRequest(f"{where}: {model} needs the file inline as file_data", param=where)
+    media_type, data = _data_url(file_data, where, model)
+    if media_type != "application/pdf":
+        raise InvalidRequest(f"{where}: {model} does not take {media_type} files", param=where)
+    block: Block = {
+        "type": "document",
+        "source": {"type": "base64", "media_type": media_type, "data": data},
+    }
+    if file.get("filename"):
+        block["title"] = file["filename"]
+    return block
+
+
+def _assistant_blocks(message: dict[str, Any], where: str, model: str) -> list[Block]:
+    blocks = _text_blocks(message.get("content"), where, model)
+    for k, call in enumerate(message.get("tool_calls") or ()):
+        function = call.get("function") or {}
+        try:
+            arguments = orjson.loads(function.get("arguments") or "{}")
+        except orjson.JSONDecodeError:
+            arguments = None
+        if not isinstance(arguments, dict):
+            here = f"{where}.tool_calls[{k}].function.arguments"
+            raise InvalidRequest(f"{here}: not a JSON object", param=here)
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id"),
+                "name": function.get("name"),
+                "input": arguments,
+            }
+        )
+    return blocks
+
+
+def _tool_result(message: dict[str, Any], where: str, model: str) -> Block:
+    if not message.get("tool_call_id"):
+        raise InvalidRequest(f"{where}.tool_call_id is required", param=f"{where}.tool_call_id")
+    content = message.get("content")
+    block: Block = {"type": "tool_result", "tool_use_id": message["tool_call_id"]}
+    block["content"] = content if isinstance(content, str) else _text_blocks(content, where, model)
+    return block
+
+
+def _prompt(prompt: Any, model: str) -> str:
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+        return prompt[0]
+    raise InvalidRequest(f"prompt: {model} takes one prompt string", param="prompt")
