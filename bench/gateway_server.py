@@ -1,8 +1,13 @@
-"""The gateway in a process of its own: `python -m bench.gateway_server FAKE_BASE_URL FAKE_KEY`.
+"""The gateway in a process of its own.
 
-Starts embedded AWS (moto server + the template's tables), writes a one-model catalog whose
-only endpoint is the fake provider, builds the app, opens an account with $1000 and prints
-`{"port": N, "key": "..."}` on stdout; then serves with uvicorn until SIGTERM/SIGINT.
+    python -m bench.gateway_server FAKE_BASE_URL FAKE_KEY [ANTHROPIC_BASE_URL ANTHROPIC_KEY]
+
+Starts embedded AWS (moto server + the template's tables), writes a catalog with `bench/model`
+(only endpoint: the fake OpenAI provider) and, given the Anthropic fake's URL and key,
+`bench/claude` (only endpoint: a `protocol: anthropic` provider, the fake Anthropic Messages
+API), builds the app, opens an account with $1000 and prints
+`{"port": N, "key": "...", "model": ..., "anthropic_model": ...}` on stdout; then serves with
+uvicorn until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -23,33 +28,57 @@ from bench._child import announce, event_loop, exit_with_parent, tcp_listener
 
 MODEL_ID = "bench/model"
 FAKE_KEY_ENV = "ONEROUTER_BENCH_FAKE_KEY"
+ANTHROPIC_MODEL_ID = "bench/claude"
+ANTHROPIC_UPSTREAM_MODEL = "claude-sonnet-4-5"
+ANTHROPIC_KEY_ENV = "ONEROUTER_BENCH_ANTHROPIC_KEY"
 
 
-def catalog(fake_base_url: str) -> dict[str, object]:
-    return {
-        "providers": {
-            "fake": {
-                "protocol": "openai",
-                "base_url": fake_base_url,
-                "api_key_env": FAKE_KEY_ENV,
-                "timeouts": {"connect": 2, "first_byte": 10},
-            }
-        },
-        "models": [
+def catalog(fake_base_url: str, anthropic_base_url: str | None = None) -> dict[str, object]:
+    providers: dict[str, object] = {
+        "fake": {
+            "protocol": "openai",
+            "base_url": fake_base_url,
+            "api_key_env": FAKE_KEY_ENV,
+            "timeouts": {"connect": 2, "first_byte": 10},
+        }
+    }
+    models: list[dict[str, object]] = [
+        {
+            "id": MODEL_ID,
+            "name": "Bench model",
+            "context_length": 8192,
+            "endpoints": [
+                {
+                    "provider": "fake",
+                    "model": "gpt-4o-mini",
+                    "pricing": {"prompt": "1", "completion": "2"},
+                }
+            ],
+        }
+    ]
+    if anthropic_base_url is not None:
+        providers["anthropic-fake"] = {
+            "protocol": "anthropic",
+            "base_url": anthropic_base_url,
+            "api_key_env": ANTHROPIC_KEY_ENV,
+            "timeouts": {"connect": 2, "first_byte": 10},
+        }
+        models.append(
             {
-                "id": MODEL_ID,
-                "name": "Bench model",
-                "context_length": 8192,
+                "id": ANTHROPIC_MODEL_ID,
+                "name": "Bench model (Anthropic protocol)",
+                "context_length": 200000,
+                "max_output_tokens": 8192,
                 "endpoints": [
                     {
-                        "provider": "fake",
-                        "model": "gpt-4o-mini",
+                        "provider": "anthropic-fake",
+                        "model": ANTHROPIC_UPSTREAM_MODEL,
                         "pricing": {"prompt": "1", "completion": "2"},
                     }
                 ],
             }
-        ],
-    }
+        )
+    return {"providers": providers, "models": models}
 
 
 def _exit(_signum: int, _frame: FrameType | None) -> None:
@@ -58,6 +87,7 @@ def _exit(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str]) -> int:
     fake_base_url, fake_key = argv[0], argv[1]
+    anthropic_base_url, anthropic_key = (argv[2], argv[3]) if len(argv) >= 4 else (None, None)
     exit_with_parent()
     # Always our own moto server: never an endpoint (or real AWS) the shell happens to name.
     os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -71,9 +101,13 @@ def main(argv: list[str]) -> int:
         LocalAWS(prefix="onerouter-bench"),
     ):
         catalog_path = Path(tmp) / "catalog.yaml"
-        catalog_path.write_text(yaml.safe_dump(catalog(fake_base_url)), encoding="utf-8")
+        catalog_path.write_text(
+            yaml.safe_dump(catalog(fake_base_url, anthropic_base_url)), encoding="utf-8"
+        )
         env = dict(os.environ)
         env.update(ONEROUTER_CATALOG=str(catalog_path), **{FAKE_KEY_ENV: fake_key})
+        if anthropic_key is not None:
+            env[ANTHROPIC_KEY_ENV] = anthropic_key
         app = create_app(Settings.from_env(env))
         opened = app.state.accounts.open_account(Decimal("1000"))
 
@@ -94,7 +128,13 @@ def main(argv: list[str]) -> int:
         # through SystemExit lets the `with` blocks stop moto and remove the catalog.
         signal.signal(signal.SIGTERM, _exit)
         signal.signal(signal.SIGINT, _exit)
-        announce(port=port, key=opened.key, loop=loop, model=MODEL_ID)
+        announce(
+            port=port,
+            key=opened.key,
+            loop=loop,
+            model=MODEL_ID,
+            anthropic_model=ANTHROPIC_MODEL_ID if anthropic_base_url is not None else None,
+        )
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server.run(sockets=[sock])
     return 0

@@ -28,19 +28,31 @@ MODES = ("non-stream", "stream TTFB")
 WORKERS_PER_CLIENT = 1
 
 
+ANTHROPIC_VERSION = "2023-06-01"
+
+
 @dataclass
 class Target:
-    name: str  # "direct" | "gateway"
+    name: str  # "direct" | "gateway" | "anthropic-direct" | "anthropic-gateway"; one pool each
     url: str
     headers: dict[str, str]
     model: str
+    protocol: str = "openai"  # the request body's format: "openai" (chat) | "anthropic"
 
     def body(self, stream: bool) -> bytes:
-        payload: dict[str, Any] = {
-            "model": self.model,
-            "messages": [{"role": "user", "content": PROMPT}],
-            "max_tokens": 32,
-        }
+        payload: dict[str, Any]
+        if self.protocol == "anthropic":  # Messages API: POST /v1/messages
+            payload = {
+                "model": self.model,
+                "max_tokens": 32,
+                "messages": [{"role": "user", "content": PROMPT}],
+            }
+        else:
+            payload = {
+                "model": self.model,
+                "messages": [{"role": "user", "content": PROMPT}],
+                "max_tokens": 32,
+            }
         if stream:
             payload["stream"] = True
         return json.dumps(payload).encode()
@@ -72,7 +84,11 @@ def percentile(values: Sequence[int], p: float) -> float:
 
 
 async def one_request(client: httpx.AsyncClient, target: Target, body: bytes, stream: bool) -> int:
-    """Nanoseconds to the whole response (non-stream) or to the first `data:` line (stream)."""
+    """Nanoseconds to the whole response (non-stream) or to the first `data:` line (stream).
+
+    Anthropic streams put an `event:` line before each `data:` line; TTFB is still taken at
+    the first `data:` line, as for OpenAI streams (which have no `event:` lines).
+    """
     start = time.perf_counter_ns()
     if not stream:
         response = await client.post(target.url, content=body, headers=target.headers)
@@ -148,19 +164,24 @@ async def run_cell(
 
 @dataclass
 class Row:
-    mode: str
+    mode: str  # e.g. "non-stream", "anthropic stream TTFB"
     concurrency: int
     direct: Cell
     gateway: Cell
 
 
-async def measure(
-    direct: Target,
-    gateway: Target,
-    args: argparse.Namespace,
-    concurrencies: Sequence[int],
-    pids: dict[str, int | None],
-) -> list[Row]:
+@dataclass
+class Suite:
+    """A direct/gateway pair measured in both modes at each of `concurrencies`."""
+
+    prefix: str  # row label prefix: "" (OpenAI) or "anthropic "
+    direct: Target
+    gateway: Target
+    concurrencies: Sequence[int]
+    pids: dict[str, int | None]  # CPU accounting: "gateway", "fake" (this suite's), "load"
+
+
+async def measure(suites: Sequence[Suite], args: argparse.Namespace) -> list[Row]:
     limits = httpx.Limits(
         max_connections=WORKERS_PER_CLIENT,
         max_keepalive_connections=WORKERS_PER_CLIENT,
@@ -170,54 +191,69 @@ async def measure(
     )
     timeout = httpx.Timeout(30.0)
     rows: list[Row] = []
-    top = max(concurrencies)
-    per_target = -(-top // WORKERS_PER_CLIENT)
     tls = ssl.create_default_context()  # unused on plain http; loaded once, not per client
     async with contextlib.AsyncExitStack() as stack:
         clients: dict[str, list[httpx.AsyncClient]] = {}
-        for name in ("direct", "gateway"):
-            clients[name] = [
-                await stack.enter_async_context(
-                    httpx.AsyncClient(
-                        http1=True, http2=False, limits=limits, timeout=timeout, verify=tls
+        for suite in suites:
+            per_target = -(-max(suite.concurrencies) // WORKERS_PER_CLIENT)
+            for name in (suite.direct.name, suite.gateway.name):
+                clients[name] = [
+                    await stack.enter_async_context(
+                        httpx.AsyncClient(
+                            http1=True, http2=False, limits=limits, timeout=timeout, verify=tls
+                        )
                     )
-                )
-                for _ in range(per_target)
-            ]
-        print(f"warm-up: {args.warmup} requests per target and mode at concurrency {top}")
-        for stream in (False, True):
-            for target in (direct, gateway):
+                    for _ in range(per_target)
+                ]
+        for suite in suites:
+            rows += await measure_suite(suite, clients, args)
+    return rows
+
+
+async def measure_suite(
+    suite: Suite, clients: dict[str, list[httpx.AsyncClient]], args: argparse.Namespace
+) -> list[Row]:
+    rows: list[Row] = []
+    top = max(suite.concurrencies)
+    what = suite.prefix.strip() or "openai"
+    print(f"warm-up ({what}): {args.warmup} requests per target and mode at concurrency {top}")
+    for stream in (False, True):
+        for target in (suite.direct, suite.gateway):
+            await run_cell(
+                clients[target.name], target, stream, top, args.warmup, 60, label="warm-up"
+            )
+    pids = suite.pids
+    for concurrency in suite.concurrencies:
+        n = args.requests_c1 if concurrency == 1 else args.requests
+        for mode, stream in zip(MODES, (False, True), strict=True):
+            cells: dict[str, Cell] = {}
+            label = suite.prefix + mode
+            for target in (suite.direct, suite.gateway):
+                pool = clients[target.name]
+                # Re-warm at this concurrency: connections idle for 4 s were dropped,
+                # and connecting is not what we measure.
                 await run_cell(
-                    clients[target.name], target, stream, top, args.warmup, 60, label="warm-up"
+                    pool,
+                    target,
+                    stream,
+                    concurrency,
+                    2 * concurrency + 20,
+                    10,
+                    label="re-warm",
                 )
-        for concurrency in concurrencies:
-            n = args.requests_c1 if concurrency == 1 else args.requests
-            for mode, stream in zip(MODES, (False, True), strict=True):
-                cells: dict[str, Cell] = {}
-                for target in (direct, gateway):
-                    pool = clients[target.name]
-                    # Re-warm at this concurrency: connections idle for 4 s were dropped,
-                    # and connecting is not what we measure.
-                    await run_cell(
-                        pool,
-                        target,
-                        stream,
-                        concurrency,
-                        2 * concurrency + 20,
-                        10,
-                        label="re-warm",
-                    )
-                    cell = await run_cell(
-                        pool, target, stream, concurrency, n, args.cell_cap, pids, "measured"
-                    )
-                    cells[target.name] = cell
-                    cpu = " ".join(f"{k}={v:.2f}" for k, v in cell.cpu_ms.items())
-                    print(
-                        f"  {mode:<11} c={concurrency:<3} {target.name:<7} "
-                        f"n={len(cell.latencies_ns):<5} p50={cell.pct_ms(50):7.3f} ms "
-                        f"p99={cell.pct_ms(99):7.3f} ms {cell.rps:6.0f} req/s  "
-                        f"CPU ms/req: {cpu}" + ("  (time cap hit)" if cell.truncated else ""),
-                        flush=True,
-                    )
-                rows.append(Row(mode, concurrency, cells["direct"], cells["gateway"]))
+                cell = await run_cell(
+                    pool, target, stream, concurrency, n, args.cell_cap, pids, "measured"
+                )
+                cells[target.name] = cell
+                cpu = " ".join(f"{k}={v:.2f}" for k, v in cell.cpu_ms.items())
+                print(
+                    f"  {label:<21} c={concurrency:<3} {target.name:<17} "
+                    f"n={len(cell.latencies_ns):<5} p50={cell.pct_ms(50):7.3f} ms "
+                    f"p99={cell.pct_ms(99):7.3f} ms {cell.rps:6.0f} req/s  "
+                    f"CPU ms/req: {cpu}" + ("  (time cap hit)" if cell.truncated else ""),
+                    flush=True,
+                )
+            rows.append(
+                Row(label, concurrency, cells[suite.direct.name], cells[suite.gateway.name])
+            )
     return rows

@@ -51,8 +51,12 @@ def render(
         f"httpx.AsyncClient (loop {loops[2]}), HTTP/1.1 keep-alive. "
         f"Requests per cell: {args.requests_c1} at c=1, {args.requests} at c=16/64, after "
         f"{args.warmup} warm-up requests per target and mode (auth cache warm). "
-        "`stream TTFB` = time to the first `data:` line. Added = gateway - direct at the same "
-        "percentile.",
+        "`stream TTFB` = time to the first `data:` line (Anthropic streams too: their "
+        "`event:` lines are skipped). Added = gateway - direct at the same percentile. "
+        "`anthropic` rows (c=1 only): direct = an Anthropic Messages request straight to the "
+        "fake Anthropic provider; gateway = the usual OpenAI-format request for a model "
+        "whose only endpoint speaks `protocol: anthropic`, so added includes translating "
+        "the request and the response (or stream); their fake CPU is the Anthropic fake's.",
         "",
         "| mode | concurrency | direct p50 ms | gateway p50 ms | added p50 ms "
         "| direct p99 ms | gateway p99 ms | added p99 ms | gateway req/s |",

@@ -5,9 +5,10 @@ Run from the repository root::
     .venv/bin/python -m bench.run            # full run (~1-2 minutes on 2 cores)
     .venv/bin/python -m bench.run --quick    # smoke run: few requests, numbers are noise
 
-Three processes, all on loopback: the fake OpenAI provider, the gateway (moto server inside it)
-and this one, the load generator. The table goes to stdout and to bench/results/latest.md
-(JSON beside it). See bench/README.md for what the numbers mean.
+Four processes, all on loopback: the fake OpenAI provider, the fake Anthropic provider, the
+gateway (moto server inside it) and this one, the load generator. The Anthropic rows (c=1 only)
+show what translating to and from another protocol adds. The table goes to stdout and to
+bench/results/latest.md (JSON beside it). See bench/README.md for what the numbers mean.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from types import FrameType
 from typing import Any
 
 from bench.imports import measure_imports
-from bench.load import CONCURRENCIES, Target, measure
+from bench.load import ANTHROPIC_VERSION, CONCURRENCIES, Suite, Target, measure
 from bench.paths import RESULTS, ROOT
 from bench.processes import Child, wait_ready
 from bench.report import render, write_results
@@ -65,13 +66,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         children.append(fake)
         fake_info = fake.announcement(timeout=30)
         wait_ready(f"http://127.0.0.1:{fake_info['port']}/v1/models")
-        gateway = Child("bench.gateway_server", fake_info["base_url"], fake_info["api_key"])
+        anthropic = Child("bench.anthropic_fake_server")
+        children.append(anthropic)
+        ant_info = anthropic.announcement(timeout=30)
+        # Only POST /v1/messages exists; a GET answers 405 (< 500), which means it is up.
+        wait_ready(f"{ant_info['base_url']}/v1/messages")
+        gateway = Child(
+            "bench.gateway_server",
+            fake_info["base_url"],
+            fake_info["api_key"],
+            ant_info["base_url"],
+            ant_info["api_key"],
+        )
         children.append(gateway)
         gw_info = gateway.announcement(timeout=90)
         wait_ready(f"http://127.0.0.1:{gw_info['port']}/health")
         print(
             f"fake provider on :{fake_info['port']} (pid {fake.proc.pid}), gateway on "
-            f":{gw_info['port']} (pid {gateway.proc.pid}, loop {gw_info['loop']})",
+            f":{gw_info['port']} (pid {gateway.proc.pid}, loop {gw_info['loop']}), fake "
+            f"Anthropic provider on :{ant_info['port']} (pid {anthropic.proc.pid})",
             flush=True,
         )
         direct = Target(
@@ -86,6 +99,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             {"authorization": f"Bearer {gw_info['key']}", "content-type": "application/json"},
             gw_info["model"],
         )
+        ant_direct = Target(
+            "anthropic-direct",
+            f"{ant_info['base_url']}/v1/messages",
+            {
+                "x-api-key": ant_info["api_key"],
+                "anthropic-version": ANTHROPIC_VERSION,
+                "content-type": "application/json",
+            },
+            "claude-sonnet-4-5",
+            protocol="anthropic",
+        )
+        ant_through = Target(
+            "anthropic-gateway", through.url, through.headers, gw_info["anthropic_model"]
+        )
         runner: Any = asyncio.run
         loops = (gw_info["loop"], fake_info["loop"], "asyncio")
         with contextlib.suppress(ImportError):
@@ -93,7 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             runner, loops = uvloop.run, (*loops[:2], "uvloop")
         pids = {"gateway": gateway.proc.pid, "fake": fake.proc.pid, "load": None}
-        rows = runner(measure(direct, through, args, args.concurrency, pids))
+        suites = [
+            Suite("", direct, through, args.concurrency, pids),
+            # Translation cost: concurrency 1 only, which keeps the run short.
+            Suite(
+                "anthropic ", ant_direct, ant_through, (1,), {**pids, "fake": anthropic.proc.pid}
+            ),
+        ]
+        rows = runner(measure(suites, args))
     finally:
         for child in reversed(children):
             child.stop()

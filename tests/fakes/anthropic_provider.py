@@ -215,6 +215,7 @@ def stream_events(message: dict[str, Any]) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}, {"type": "ping"}]
     for index, block in enumerate(message["content"]):
         kind = block["type"]
+        empty: dict[str, Any]
         if kind == "text":
             empty, deltas = (
                 {"type": "text", "text": ""},
