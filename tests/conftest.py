@@ -77,11 +77,6 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "base_url": "http://127.0.0.1:9/v1",
                 "api_key_env": FAKE_KEY_ENV,
             },
-            "claude-direct": {
-                "protocol": "bedrock",
-                "base_url": "http://127.0.0.1:9",
-                "api_key_env": FAKE_KEY_ENV,
-            },
             "unconfigured": {
                 "protocol": "openai",
                 "base_url": "http://127.0.0.1:9",
@@ -115,14 +110,6 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "endpoints": [
                     {"provider": "closed-port", "model": "x", "pricing": price("0.1", "0.1")},
                     {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
-                ],
-            },
-            {
-                "id": "test/claude",
-                "name": "Test Claude",
-                "context_length": 200000,
-                "endpoints": [
-                    {"provider": "claude-direct", "model": "claude", "pricing": price("3", "15")}
                 ],
             },
             {

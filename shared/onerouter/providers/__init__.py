@@ -17,6 +17,7 @@ _ADAPTERS: dict[str, tuple[str, str]] = {
     "azure": ("azure", "AzureAdapter"),
     "anthropic": ("anthropic", "AnthropicAdapter"),
     "gemini": ("gemini", "GeminiAdapter"),
+    "bedrock": ("bedrock", "BedrockAdapter"),
 }
 
 SUPPORTED_PROTOCOLS = frozenset(_ADAPTERS)

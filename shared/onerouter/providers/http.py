@@ -89,6 +89,31 @@ class Upstream:
             # Back to the pool if the body was read to its end; closed otherwise.
             await stream.__aexit__(None, None, None)
 
+    async def byte_stream(
+        self, provider: Provider, url: str, headers: dict[str, str], body: bytes
+    ) -> AsyncIterator[bytes]:
+        """The response body as it arrives, for binary framings (Bedrock's event stream)."""
+        stream = self.pool(provider).stream(
+            "POST", url, headers=_headers(headers), content=body, extensions=_timeouts(provider)
+        )
+        try:
+            response = await stream.__aenter__()
+        except httpcore.TimeoutException as exc:
+            raise UpstreamError(provider.id, "timeout", detail=type(exc).__name__) from None
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+            raise UpstreamError(provider.id, "connect", detail=type(exc).__name__) from None
+        try:
+            if response.status >= 400:
+                raise _status_error(provider.id, response, await _read_bounded(response))
+            async for chunk in response.aiter_stream():
+                yield chunk
+        except httpcore.TimeoutException:
+            raise UpstreamError(provider.id, "timeout", detail="stream went silent") from None
+        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
+            raise UpstreamError(provider.id, "dropped", detail=type(exc).__name__) from None
+        finally:
+            await stream.__aexit__(None, None, None)
+
 
 async def _events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
     """Server-sent events' data fields from a byte stream (comments and other fields skipped)."""
