@@ -8,7 +8,7 @@ Failures become `UpstreamError` here, so adapters only translate.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpcore
@@ -67,31 +67,16 @@ class Upstream:
         self, provider: Provider, url: str, headers: dict[str, str], body: bytes
     ) -> AsyncIterator[str]:
         """Yields the `data` of each server-sent event, as the provider sends it."""
-        stream = self.pool(provider).stream(
-            "POST", url, headers=_headers(headers), content=body, extensions=_timeouts(provider)
-        )
+        chunks = self.byte_stream(provider, url, headers, body)
         try:
-            response = await stream.__aenter__()
-        except httpcore.TimeoutException as exc:
-            raise UpstreamError(provider.id, "timeout", detail=type(exc).__name__) from None
-        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
-            raise UpstreamError(provider.id, "connect", detail=type(exc).__name__) from None
-        try:
-            if response.status >= 400:
-                raise _status_error(provider.id, response, await _read_bounded(response))
-            async for data in _events(response.aiter_stream()):
+            async for data in _events(chunks):
                 yield data
-        except httpcore.TimeoutException:
-            raise UpstreamError(provider.id, "timeout", detail="stream went silent") from None
-        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
-            raise UpstreamError(provider.id, "dropped", detail=type(exc).__name__) from None
         finally:
-            # Back to the pool if the body was read to its end; closed otherwise.
-            await stream.__aexit__(None, None, None)
+            await chunks.aclose()
 
     async def byte_stream(
         self, provider: Provider, url: str, headers: dict[str, str], body: bytes
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The response body as it arrives, for binary framings (Bedrock's event stream)."""
         stream = self.pool(provider).stream(
             "POST", url, headers=_headers(headers), content=body, extensions=_timeouts(provider)

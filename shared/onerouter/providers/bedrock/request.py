@@ -17,6 +17,7 @@ from ...errors import InvalidRequest
 from ...requests import ChatRequest, GatewayRequest
 from ..anthropic.params import max_tokens
 from ..base import Target
+from ..turns import BlockBuilders, split_conversation
 from .params import add_model_fields, add_tools
 
 Block = dict[str, Any]
@@ -33,7 +34,7 @@ def to_provider_request(request: GatewayRequest, target: Target) -> dict[str, An
         system: list[Block] = []
         turns = [("user", [{"text": _prompt(request.raw.get("prompt"), model)}])]
     else:
-        system, turns = _conversation(request.raw.get("messages") or [], model)
+        system, turns = split_conversation(request.raw.get("messages") or [], model, _BUILD)
     config: dict[str, Any] = {"maxTokens": max_tokens(request, target)}
     if params.temperature is not None:
         config["temperature"] = min(max(params.temperature, 0.0), 1.0)
@@ -54,34 +55,6 @@ def to_provider_request(request: GatewayRequest, target: Target) -> dict[str, An
 
 
 # ---------------------------------------------------------------------------- messages
-
-
-def _conversation(
-    messages: list[Any], model: str
-) -> tuple[list[Block], list[tuple[str, list[Block]]]]:
-    system: list[Block] = []
-    turns: list[tuple[str, list[Block]]] = []
-    for i, message in enumerate(messages):
-        role = message.get("role")
-        where = f"messages[{i}]"
-        if role in ("system", "developer"):
-            system += _text_blocks(message.get("content"), where, model)
-            continue
-        if role == "user":
-            role, blocks = "user", _user_blocks(message.get("content"), where, model)
-        elif role == "assistant":
-            role, blocks = "assistant", _assistant_blocks(message, where, model)
-        elif role == "tool":
-            role, blocks = "user", [_tool_result(message, where, model)]
-        else:
-            raise InvalidRequest(f"{where}: role {role!r} is not supported by {model}")
-        if not blocks:
-            continue
-        if turns and turns[-1][0] == role:
-            turns[-1][1].extend(blocks)
-        else:
-            turns.append((role, blocks))
-    return system, turns
 
 
 def _with_cache_point(block: Block, part: dict[str, Any]) -> list[Block]:
@@ -222,3 +195,8 @@ def _prompt(prompt: Any, model: str) -> str:
     if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
         return prompt[0]
     raise InvalidRequest(f"prompt: {model} takes one prompt string", param="prompt")
+
+
+_BUILD = BlockBuilders(
+    text=_text_blocks, user=_user_blocks, assistant=_assistant_blocks, tool_result=_tool_result
+)
