@@ -34,9 +34,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     catalog = load_catalog(settings.catalog_path)
     router = Router(catalog, settings.environ, SUPPORTED_PROTOCOLS)
     upstream = Upstream()
+    # Only the protocols this deployment can route to are imported: less cold start.
     adapters = {
         protocol: adapter
-        for protocol in SUPPORTED_PROTOCOLS
+        for protocol in router.protocols()
         if (adapter := adapter_for(protocol, upstream)) is not None
     }
     keys = KeysRepository(settings.tables.keys)

@@ -53,6 +53,10 @@ class Router:
             self._usable[model.id] = tuple(targets)
             self._why_not[model.id] = "; ".join(reasons)
 
+    def protocols(self) -> set[str]:
+        """The protocols some usable endpoint speaks: the only adapters worth loading."""
+        return {t.provider.protocol for targets in self._usable.values() for t in targets}
+
     def model(self, name: str) -> Model:
         model = self._models.get(name)
         if model is None:
