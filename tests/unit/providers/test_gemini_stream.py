@@ -17,7 +17,7 @@ from onerouter.providers.gemini.stream import JsonArrayStream
 from onerouter.providers.http import Upstream
 from onerouter.requests import CompletionRequest, GatewayRequest
 from tests.fakes.mock_network import Handler, HandlerBackend
-from tests.unit.providers.test_gemini import TARGET, chat
+from tests.unit.providers.google import TARGET, chat
 
 MESSAGES = [{"role": "user", "content": "Hello"}]
 
