@@ -14,6 +14,7 @@ import orjson
 from ...errors import InvalidRequest
 from ...requests import ChatRequest, GatewayRequest
 from ..base import Target
+from ..parts import data_url, image_url, unsupported
 from ..turns import BlockBuilders, split_conversation
 from .params import add_thinking, add_tools, max_tokens
 
@@ -77,7 +78,7 @@ def _text_blocks(content: Any, where: str, model: str) -> list[Block]:
             if text:
                 blocks.append(_text(text, part))
         else:
-            raise _unsupported(part, f"{where}.content[{j}]", model)
+            raise unsupported(part, f"{where}.content[{j}]", model)
     return blocks
 
 
@@ -94,7 +95,7 @@ def _user_blocks(content: Any, where: str, model: str) -> list[Block]:
         elif kind == "file":
             block = _document(part, f"{where}.content[{j}]", model)
         else:
-            raise _unsupported(part, f"{where}.content[{j}]", model)
+            raise unsupported(part, f"{where}.content[{j}]", model)
         if block is not None:
             if part.get("cache_control") is not None:
                 block["cache_control"] = part["cache_control"]
@@ -102,29 +103,11 @@ def _user_blocks(content: Any, where: str, model: str) -> list[Block]:
     return blocks
 
 
-def _unsupported(part: dict[str, Any], where: str, model: str) -> InvalidRequest:
-    return InvalidRequest(
-        f"{where}: content part of type {part.get('type')!r} is not supported by {model}",
-        param=where,
-    )
-
-
-def _data_url(url: str, where: str, model: str) -> tuple[str, str]:
-    """(media type, base64 data) of a `data:<media>;base64,<data>` URL."""
-    head, comma, data = url.partition(",")
-    if not comma or not head.startswith("data:") or not head.endswith(";base64"):
-        raise InvalidRequest(f"{where}: {model} takes only base64 data: URLs", param=where)
-    return head[5:-7], data
-
-
 def _image(part: dict[str, Any], where: str, model: str) -> Block:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str):
-        raise InvalidRequest(f"{where}: image_url.url is missing", param=where)
+    url = image_url(part, where)
     if url.startswith(("http://", "https://")):
         return {"type": "image", "source": {"type": "url", "url": url}}
-    media_type, data = _data_url(url, where, model)
+    media_type, data = data_url(url, where, model)
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
@@ -133,7 +116,7 @@ def _document(part: dict[str, Any], where: str, model: str) -> Block:
     file_data = file.get("file_data")
     if not isinstance(file_data, str):
         raise InvalidRequest(f"{where}: {model} needs the file inline as file_data", param=where)
-    media_type, data = _data_url(file_data, where, model)
+    media_type, data = data_url(file_data, where, model)
     if media_type != "application/pdf":
         raise InvalidRequest(f"{where}: {model} does not take {media_type} files", param=where)
     block: Block = {

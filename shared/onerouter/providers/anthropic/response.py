@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-
 from ..base import Target
+from ..parts import arguments
+from ..parts import usage as openai_usage
 from .params import JSON_TOOL
 
 FINISH_REASONS = {
@@ -28,22 +28,12 @@ def finish_reason(stop_reason: str | None, called_tools: bool) -> str:
 
 
 def usage(data: dict[str, Any]) -> dict[str, Any]:
-    """Anthropic counts cached prompt tokens apart from `input_tokens`; OpenAI includes them."""
-    fresh = data.get("input_tokens") or 0
-    read = data.get("cache_read_input_tokens") or 0
-    written = data.get("cache_creation_input_tokens") or 0
-    completion = data.get("output_tokens") or 0
-    prompt = fresh + read + written
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": read, "cache_write_tokens": written},
-    }
-
-
-def arguments(tool_input: Any) -> str:
-    return orjson.dumps(tool_input if tool_input is not None else {}).decode()
+    return openai_usage(
+        data.get("input_tokens") or 0,
+        data.get("cache_read_input_tokens") or 0,
+        data.get("cache_creation_input_tokens") or 0,
+        data.get("output_tokens") or 0,
+    )
 
 
 def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, Any]:

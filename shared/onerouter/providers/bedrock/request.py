@@ -17,6 +17,7 @@ from ...errors import InvalidRequest
 from ...requests import ChatRequest, GatewayRequest
 from ..anthropic.params import max_tokens
 from ..base import Target
+from ..parts import data_url, image_url, unsupported
 from ..turns import BlockBuilders, split_conversation
 from .params import add_model_fields, add_tools
 
@@ -75,7 +76,7 @@ def _text_blocks(content: Any, where: str, model: str) -> list[Block]:
             if text:
                 blocks += _with_cache_point({"text": text}, part)
         else:
-            raise _unsupported(part, f"{where}.content[{j}]", model)
+            raise unsupported(part, f"{where}.content[{j}]", model)
     return blocks
 
 
@@ -95,37 +96,19 @@ def _user_blocks(content: Any, where: str, model: str) -> list[Block]:
         elif kind == "file":
             block = _document(part, here, model, len(blocks))
         else:
-            raise _unsupported(part, here, model)
+            raise unsupported(part, here, model)
         blocks += _with_cache_point(block, part)
     return blocks
 
 
-def _unsupported(part: dict[str, Any], where: str, model: str) -> InvalidRequest:
-    return InvalidRequest(
-        f"{where}: content part of type {part.get('type')!r} is not supported by {model}",
-        param=where,
-    )
-
-
-def _data_url(url: str, where: str, model: str) -> tuple[str, str]:
-    """(media type, base64 data) of a `data:<media>;base64,<data>` URL."""
-    head, comma, data = url.partition(",")
-    if not comma or not head.startswith("data:") or not head.endswith(";base64"):
-        raise InvalidRequest(f"{where}: {model} takes only base64 data: URLs", param=where)
-    return head[5:-7], data
-
-
 def _image(part: dict[str, Any], where: str, model: str) -> Block:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str):
-        raise InvalidRequest(f"{where}: image_url.url is missing", param=where)
+    url = image_url(part, where)
     if url.startswith(("http://", "https://")):
         raise InvalidRequest(
             f"{where}: image URLs are not supported by {model}; send a base64 data: URL",
             param=where,
         )
-    media_type, data = _data_url(url, where, model)
+    media_type, data = data_url(url, where, model)
     image_format = IMAGE_FORMATS.get(media_type)
     if image_format is None:
         raise InvalidRequest(f"{where}: {model} does not take {media_type} images", param=where)
@@ -137,7 +120,7 @@ def _document(part: dict[str, Any], where: str, model: str, position: int) -> Bl
     file_data = file.get("file_data")
     if not isinstance(file_data, str):
         raise InvalidRequest(f"{where}: {model} needs the file inline as file_data", param=where)
-    media_type, data = _data_url(file_data, where, model)
+    media_type, data = data_url(file_data, where, model)
     if media_type != "application/pdf":
         raise InvalidRequest(f"{where}: {model} does not take {media_type} files", param=where)
     return {

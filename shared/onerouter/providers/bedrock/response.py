@@ -6,10 +6,10 @@ import time
 import uuid
 from typing import Any
 
-import orjson
-
 from ..anthropic.params import JSON_TOOL
 from ..base import Target
+from ..parts import arguments
+from ..parts import usage as openai_usage
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -34,22 +34,12 @@ def generation_id() -> str:
 
 
 def usage(data: dict[str, Any]) -> dict[str, Any]:
-    """Converse counts cached prompt tokens apart from `inputTokens`; OpenAI includes them."""
-    fresh = data.get("inputTokens") or 0
-    read = data.get("cacheReadInputTokens") or 0
-    written = data.get("cacheWriteInputTokens") or 0
-    completion = data.get("outputTokens") or 0
-    prompt = fresh + read + written
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": read, "cache_write_tokens": written},
-    }
-
-
-def arguments(tool_input: Any) -> str:
-    return orjson.dumps(tool_input if tool_input is not None else {}).decode()
+    return openai_usage(
+        data.get("inputTokens") or 0,
+        data.get("cacheReadInputTokens") or 0,
+        data.get("cacheWriteInputTokens") or 0,
+        data.get("outputTokens") or 0,
+    )
 
 
 def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, Any]:
