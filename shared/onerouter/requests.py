@@ -158,6 +158,15 @@ class GatewayRequest:
     operation: Operation
     params: ChatRequest | CompletionRequest
     raw: dict[str, Any]
+    # Anthropic beta features the client asked for (its `anthropic-beta` header), for Claude.
+    anthropic_beta: tuple[str, ...] = ()
+
+    @staticmethod
+    def betas(header: str | None) -> tuple[str, ...]:
+        """The features named in an `anthropic-beta` header (comma-separated)."""
+        if not header:
+            return ()
+        return tuple(name for name in (part.strip() for part in header.split(",")) if name)
 
     @property
     def stream(self) -> bool:

@@ -58,7 +58,8 @@ class UpstreamError(Exception):
         """Worth trying another endpoint: the failure says nothing about the request itself."""
         if self.kind != "status":
             return True
-        return self.status in (408, 409, 429) or (self.status or 0) >= 500
+        # 424: the model failed behind the provider (Bedrock's ModelErrorException).
+        return self.status in (408, 409, 424, 429) or (self.status or 0) >= 500
 
     def to_error(self) -> OneRouterError:
         metadata = {"provider_name": self.provider, "raw": self.raw}

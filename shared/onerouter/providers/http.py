@@ -167,9 +167,12 @@ def _status_error(provider: str, response: httpcore.Response, raw_body: bytes) -
         raw = orjson.loads(raw_body)
     except orjson.JSONDecodeError:
         raw = raw_body[:2000].decode("utf-8", "replace")
-    retry_after = next(
-        (v.decode("latin-1") for k, v in response.headers if k.lower() == b"retry-after"), None
-    )
+    headers = {k.lower(): v.decode("latin-1") for k, v in response.headers}
+    error_type = headers.get(b"x-amzn-errortype")
+    if error_type and isinstance(raw, dict) and "type" not in raw:
+        # AWS names the error in a header (`ThrottlingException:http://...`), not the body.
+        raw = {**raw, "type": error_type.split(":", 1)[0]}
+    retry_after = headers.get(b"retry-after")
     return UpstreamError(
         provider, "status", status=response.status, raw=raw, retry_after=retry_after
     )

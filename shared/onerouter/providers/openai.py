@@ -16,11 +16,26 @@ from .base import Target, UpstreamError
 from .http import Upstream, parse_event
 
 _PATHS = {"chat": "/chat/completions", "completion": "/completions"}
+# What our answers add to an assistant message, which clients echo back and OpenAI refuses.
+_ANSWER_ONLY = frozenset(("reasoning", "reasoning_details"))
+
+
+def _without_answer_fields(messages: Any) -> Any:
+    if not isinstance(messages, list) or not any(
+        isinstance(m, dict) and not _ANSWER_ONLY.isdisjoint(m) for m in messages
+    ):
+        return messages
+    return [
+        {k: v for k, v in m.items() if k not in _ANSWER_ONLY} if isinstance(m, dict) else m
+        for m in messages
+    ]
 
 
 def to_provider_request(request: GatewayRequest, provider_model: str) -> dict[str, Any]:
     body = {k: v for k, v in request.raw.items() if k not in GATEWAY_FIELDS}
     body["model"] = provider_model
+    if "messages" in body:
+        body["messages"] = _without_answer_fields(body["messages"])
     reasoning = request.params.reasoning
     if reasoning and reasoning.effort and "reasoning_effort" not in body:
         body["reasoning_effort"] = reasoning.effort

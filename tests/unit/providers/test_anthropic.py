@@ -285,6 +285,15 @@ def test_response_text_thinking_tools_and_usage() -> None:
                     "role": "assistant",
                     "content": "Let me check.",
                     "reasoning": "Hmm.",
+                    "reasoning_details": [
+                        {
+                            "type": "reasoning.text",
+                            "text": "Hmm.",
+                            "signature": "s",
+                            "format": "anthropic-claude-v1",
+                            "index": 0,
+                        }
+                    ],
                     "tool_calls": [
                         {
                             "id": "toolu_9",

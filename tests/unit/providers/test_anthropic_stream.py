@@ -92,6 +92,9 @@ RECORDED: list[dict[str, Any]] = [
 ]
 
 
+THOUGHT = {"type": "reasoning.text", "format": "anthropic-claude-v1", "index": 0}
+
+
 def deltas(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c["choices"][0]["delta"] for c in chunks if c["choices"]]
 
@@ -105,7 +108,8 @@ def test_translator_yields_openai_chunks_in_order() -> None:
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     assert deltas(chunks)[:-1] == [
         {"role": "assistant", "content": ""},
-        {"reasoning": "Hm"},
+        {"reasoning": "Hm", "reasoning_details": [THOUGHT | {"text": "Hm"}]},
+        {"reasoning_details": [THOUGHT | {"signature": "s"}]},
         {"content": "Héllo "},
         {"content": "🌍"},
         {

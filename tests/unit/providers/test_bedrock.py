@@ -337,6 +337,15 @@ def test_response_text_reasoning_tools_and_usage() -> None:
         "role": "assistant",
         "content": "Let me check.",
         "reasoning": "Hm",
+        "reasoning_details": [
+            {
+                "type": "reasoning.text",
+                "text": "Hm",
+                "signature": "s",
+                "format": "anthropic-claude-v1",
+                "index": 0,
+            }
+        ],
         "tool_calls": [
             {
                 "id": "tooluse_9",

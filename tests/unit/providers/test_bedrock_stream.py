@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from botocore.credentials import Credentials
@@ -55,6 +57,9 @@ RECORDED: list[tuple[str, dict[str, Any]]] = [
 BODY = b"".join(encode_event(kind, payload) for kind, payload in RECORDED)
 
 
+THOUGHT = {"type": "reasoning.text", "format": "anthropic-claude-v1", "index": 0}
+
+
 def deltas(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c["choices"][0]["delta"] for c in chunks if c["choices"]]
 
@@ -80,7 +85,8 @@ def test_translator_yields_openai_chunks_in_order() -> None:
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     assert deltas(chunks)[:-1] == [
         {"role": "assistant", "content": ""},
-        {"reasoning": "Hm"},
+        {"reasoning": "Hm", "reasoning_details": [THOUGHT | {"text": "Hm"}]},
+        {"reasoning_details": [THOUGHT | {"signature": "s"}]},
         {"content": "Héllo "},
         {"content": "🌍"},
         {
@@ -143,7 +149,7 @@ def run_stream(
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if status != 200:
-            headers = {"x-amzn-errortype": "ThrottlingException"}
+            headers = {"x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/"}
             return httpx.Response(status, json={"message": "Too many requests"}, headers=headers)
         return httpx.Response(200, content=body, headers={"content-type": EVENT_STREAM})
 
@@ -198,7 +204,7 @@ def test_throttled_status_names_bedrocks_message() -> None:
         run_stream(b"", 4096, [], status=429)
     error = caught.value
     assert (error.status, error.retryable, error.detail) == (429, True, "Too many requests")
-    assert error.raw == {"message": "Too many requests"}
+    assert error.raw == {"message": "Too many requests", "type": "ThrottlingException"}
 
 
 # ----------------------------------------------------------------------------------- SigV4
@@ -264,3 +270,50 @@ def test_forced_json_tool_streams_as_content() -> None:
     assert "".join(d.get("content", "") for d in deltas(chunks)) == '{"n":3}'
     assert not any("tool_calls" in d for d in deltas(chunks))
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_credentials_are_found_and_refreshed_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding credentials (instance metadata, SSO) and refreshing them may block on the
+    network: that happens on worker threads, once however many calls wait for it."""
+    threads: list[tuple[str, int]] = []
+
+    class Expiring:
+        def refresh_needed(self) -> bool:
+            return True
+
+        def get_frozen_credentials(self) -> Credentials:
+            threads.append(("refresh", threading.get_ident()))
+            return Credentials("AKIDEXAMPLE", "secret")
+
+    class Session:
+        def get_credentials(self) -> Expiring:
+            threads.append(("find", threading.get_ident()))
+            return Expiring()
+
+    monkeypatch.setattr("onerouter.providers.bedrock.adapter.get_session", Session)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={"output": {"message": {"content": [{"text": "hi"}]}}, "stopReason": "end_turn"},
+        )
+
+    async def go() -> int:
+        upstream = Upstream(network_backend=TrickleBackend(handler, 65536))
+        adapter = BedrockAdapter(upstream)
+        unkeyed = dataclasses.replace(TARGET, api_key=None)
+        request = chat(messages=[{"role": "user", "content": "Hi"}])
+        try:
+            async with anyio.create_task_group() as group:
+                for _ in range(3):
+                    group.start_soon(adapter.complete, unkeyed, request)
+        finally:
+            await upstream.aclose()
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(go())
+    assert [what for what, _ in threads].count("find") == 1
+    assert [what for what, _ in threads].count("refresh") == 3
+    assert all(thread != loop_thread for _, thread in threads)

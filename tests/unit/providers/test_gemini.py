@@ -311,3 +311,33 @@ def test_legacy_completion_prompt_is_one_user_message() -> None:
         "contents": [{"role": "user", "parts": [{"text": "Once upon a time"}]}],
         "generationConfig": {"maxOutputTokens": 5},
     }
+
+
+def test_safety_settings_and_a_context_cache_pass_through() -> None:
+    body = translate(
+        messages=[{"role": "user", "content": "Hi"}],
+        safety_settings=[
+            {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_ONLY_HIGH", "x": 1}
+        ],
+        cached_content="cachedContents/abc123",
+    )
+    assert body["safetySettings"] == [
+        {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_ONLY_HIGH"}
+    ]
+    assert body["cachedContent"] == "cachedContents/abc123"
+    assert "safetySettings" not in translate(messages=[{"role": "user", "content": "Hi"}])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("safety_settings", {"category": "HARM_CATEGORY_HARASSMENT"}),
+        ("safety_settings", [{"category": "HARM_CATEGORY_HARASSMENT"}]),
+        ("cached_content", "abc123"),
+        ("cached_content", 7),
+    ],
+)
+def test_malformed_google_fields_are_a_400_naming_the_field(field: str, value: Any) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        translate(messages=[{"role": "user", "content": "Hi"}], **{field: value})
+    assert caught.value.param == field

@@ -92,6 +92,7 @@ def test_connect_failure_message_names_the_provider_and_the_failure() -> None:
         ("dropped", None, True),
         ("protocol", None, True),
         ("status", 408, True),
+        ("status", 424, True),
         ("status", 429, True),
         ("status", 500, True),
         ("status", 502, True),

@@ -41,7 +41,8 @@ async def _serve(http: Request, operation: Operation) -> Response:
     principal = await pipeline.authenticate(http.headers.get("authorization"))
     body = await read_json(http, state.settings.max_body_bytes)
     params: ChatRequest | CompletionRequest = validate(_SCHEMAS[operation], body)
-    call = pipeline.begin(principal, GatewayRequest(operation, params, body))
+    betas = GatewayRequest.betas(http.headers.get("anthropic-beta"))
+    call = pipeline.begin(principal, GatewayRequest(operation, params, body, betas))
     if params.stream:
         return await open_stream(
             pipeline.stream(call),

@@ -17,12 +17,17 @@ from .stream import StreamTranslator
 API_VERSION = "2023-06-01"
 
 
-def headers_for(target: Target) -> dict[str, str]:
+def headers_for(target: Target, betas: tuple[str, ...] = ()) -> dict[str, str]:
     headers = {
         "content-type": "application/json",
         "anthropic-version": API_VERSION,
         **target.provider.headers,
     }
+    if betas:
+        # The client's beta features join any the catalog turns on for this provider.
+        key = next((k for k in headers if k.lower() == "anthropic-beta"), "anthropic-beta")
+        configured = GatewayRequest.betas(headers.get(key))
+        headers[key] = ",".join(dict.fromkeys(configured + betas))
     if target.api_key:
         headers["x-api-key"] = target.api_key
     return headers
@@ -51,7 +56,7 @@ class AnthropicAdapter:
     def _call(self, target: Target, request: GatewayRequest) -> tuple[str, dict[str, str], bytes]:
         url = target.provider.base_url.rstrip("/") + "/v1/messages"
         body = orjson.dumps(to_provider_request(request, target))
-        return url, headers_for(target), body
+        return url, headers_for(target, request.anthropic_beta), body
 
     async def complete(self, target: Target, request: GatewayRequest) -> dict[str, Any]:
         data = await self._upstream.post_json(target.provider, *self._call(target, request))

@@ -15,6 +15,7 @@ from ...errors import InvalidRequest
 from ...requests import ChatRequest, GatewayRequest
 from ..base import Target
 from ..parts import data_url, image_url, unsupported
+from ..reasoning import signed_thinking
 from ..turns import BlockBuilders, split_conversation
 from .params import add_thinking, add_tools, max_tokens
 
@@ -129,7 +130,14 @@ def _document(part: dict[str, Any], where: str, model: str) -> Block:
 
 
 def _assistant_blocks(message: dict[str, Any], where: str, model: str) -> list[Block]:
-    blocks = _text_blocks(message.get("content"), where, model)
+    # Signed thinking goes first, as Claude wrote it, so a turn after a tool call is accepted.
+    blocks: list[Block] = [
+        {"type": "thinking", "thinking": text, "signature": signature}
+        if kind == "text"
+        else {"type": "redacted_thinking", "data": text}
+        for kind, text, signature in signed_thinking(message)
+    ]
+    blocks += _text_blocks(message.get("content"), where, model)
     for k, call in enumerate(message.get("tool_calls") or ()):
         function = call.get("function") or {}
         try:
@@ -155,7 +163,8 @@ def _tool_result(message: dict[str, Any], where: str, model: str) -> Block:
         raise InvalidRequest(f"{where}.tool_call_id is required", param=f"{where}.tool_call_id")
     content = message.get("content")
     block: Block = {"type": "tool_result", "tool_use_id": message["tool_call_id"]}
-    block["content"] = content if isinstance(content, str) else _text_blocks(content, where, model)
+    # Tools may answer with images or PDFs as well as text (screenshots, fetched files).
+    block["content"] = content if isinstance(content, str) else _user_blocks(content, where, model)
     return block
 
 

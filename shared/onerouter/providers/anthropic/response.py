@@ -8,6 +8,7 @@ from typing import Any
 from ..base import Target
 from ..parts import arguments
 from ..parts import usage as openai_usage
+from ..reasoning import encrypted_detail, text_detail
 from .params import JSON_TOOL
 
 FINISH_REASONS = {
@@ -39,6 +40,7 @@ def usage(data: dict[str, Any]) -> dict[str, Any]:
 def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, Any]:
     texts: list[str] = []
     thoughts: list[str] = []
+    details: list[dict[str, Any]] = []
     tool_calls: list[dict[str, Any]] = []
     for block in data.get("content") or ():
         kind = block.get("type")
@@ -46,6 +48,9 @@ def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, An
             texts.append(block.get("text") or "")
         elif kind == "thinking":
             thoughts.append(block.get("thinking") or "")
+            details.append(text_detail(len(details), thoughts[-1], block.get("signature")))
+        elif kind == "redacted_thinking":
+            details.append(encrypted_detail(len(details), block.get("data") or ""))
         elif kind == "tool_use" and block.get("name") == JSON_TOOL:
             texts.append(arguments(block.get("input")))
         elif kind == "tool_use":
@@ -65,6 +70,8 @@ def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, An
         message["content"] = message["content"] or None
     if thoughts:
         message["reasoning"] = "".join(thoughts)
+    if details:
+        message["reasoning_details"] = details
     stop_reason = data.get("stop_reason")
     choice = {
         "index": 0,

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from ..base import Target, UpstreamError
+from ..reasoning import encrypted_detail, text_detail
 from .params import JSON_TOOL
 from .response import finish_reason, usage
 
@@ -28,6 +29,8 @@ class StreamTranslator:
         # Anthropic content block index -> "text", "thinking", "json" or an OpenAI tool index.
         self._blocks: dict[int, str | int] = {}
         self._tools = 0
+        # Anthropic content block index -> reasoning_details index, for thinking blocks.
+        self._thoughts: dict[int, int] = {}
         self.finished = False
 
     def feed(self, event: dict[str, Any]) -> list[Chunk]:
@@ -72,16 +75,28 @@ class StreamTranslator:
         self._blocks[index] = kind if isinstance(kind, str) else "other"
         if kind == "text" and block.get("text"):
             return [self._delta({"content": block["text"]})]
+        if kind in ("thinking", "redacted_thinking"):
+            self._thoughts[index] = len(self._thoughts)
         if kind == "thinking" and block.get("thinking"):
-            return [self._delta({"reasoning": block["thinking"]})]
+            return [self._thinking(index, block["thinking"])]
+        if kind == "redacted_thinking":
+            detail = encrypted_detail(self._thoughts[index], block.get("data") or "")
+            return [self._delta({"reasoning_details": [detail]})]
         return []
+
+    def _thinking(self, index: int, text: str) -> Chunk:
+        detail = text_detail(self._thoughts.get(index, 0), text)
+        return self._delta({"reasoning": text, "reasoning_details": [detail]})
 
     def _block_delta(self, index: int, delta: dict[str, Any]) -> list[Chunk]:
         kind = delta.get("type")
         if kind == "text_delta":
             return [self._delta({"content": delta.get("text", "")})]
         if kind == "thinking_delta":
-            return [self._delta({"reasoning": delta.get("thinking", "")})]
+            return [self._thinking(index, delta.get("thinking", ""))]
+        if kind == "signature_delta" and index in self._thoughts:
+            detail = text_detail(self._thoughts[index], signature=delta.get("signature", ""))
+            return [self._delta({"reasoning_details": [detail]})]
         if kind == "input_json_delta":
             fragment = delta.get("partial_json", "")
             block = self._blocks.get(index)
@@ -90,7 +105,7 @@ class StreamTranslator:
             if isinstance(block, int) and fragment:
                 call = {"index": block, "function": {"arguments": fragment}}
                 return [self._delta({"tool_calls": [call]})]
-        return []  # signature_delta, citations_delta
+        return []  # citations_delta
 
     def _message_delta(self, event: dict[str, Any]) -> list[Chunk]:
         self._usage.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
+import anyio
 import orjson
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -82,31 +83,40 @@ class BedrockAdapter:
     def __init__(self, upstream: Upstream) -> None:
         self._upstream = upstream
         self._credentials: Any = None
+        self._resolving = anyio.Lock()
 
-    def _aws_credentials(self, target: Target) -> Credentials:
+    async def _aws_credentials(self, target: Target) -> Credentials:
+        """Credentials to sign with. Finding them (instance metadata, SSO...) and refreshing
+        them can block on the network, so that happens on a worker thread, never the loop."""
         if self._credentials is None:
-            self._credentials = get_session().get_credentials()
-        if self._credentials is None:
+            async with self._resolving:
+                if self._credentials is None:
+                    session = get_session()
+                    self._credentials = await anyio.to_thread.run_sync(session.get_credentials)
+        credentials = self._credentials
+        if credentials is None:
             detail = "no API key and no AWS credentials to sign with"
             raise UpstreamError(target.provider.id, "connect", detail=detail)
-        frozen: Credentials = self._credentials.get_frozen_credentials()
-        return frozen
+        refresh_needed = getattr(credentials, "refresh_needed", None)
+        if refresh_needed is not None and refresh_needed():
+            frozen: Credentials = await anyio.to_thread.run_sync(credentials.get_frozen_credentials)
+            return frozen
+        return cast(Credentials, credentials.get_frozen_credentials())
 
-    def _call(
+    async def _call(
         self, target: Target, request: GatewayRequest, stream: bool
     ) -> tuple[str, dict[str, str], bytes]:
         url = url_for(target, stream)
         body = orjson.dumps(to_provider_request(request, target))
         headers = headers_for(target, stream)
         if not target.api_key:
-            headers = sign(url, headers, body, self._aws_credentials(target))
+            headers = sign(url, headers, body, await self._aws_credentials(target))
         return url, headers, body
 
     async def complete(self, target: Target, request: GatewayRequest) -> dict[str, Any]:
         try:
-            data = await self._upstream.post_json(
-                target.provider, *self._call(target, request, stream=False)
-            )
+            call = await self._call(target, request, stream=False)
+            data = await self._upstream.post_json(target.provider, *call)
         except UpstreamError as exc:
             raise _with_message(exc) from None
         if not isinstance(data, dict) or not isinstance(data.get("output"), dict):
@@ -123,7 +133,9 @@ class BedrockAdapter:
         decoder = EventDecoder(provider)
         translator = StreamTranslator(target)
         legacy = request.operation == "completion"
-        body = self._upstream.byte_stream(target.provider, *self._call(target, request, True))
+        body = self._upstream.byte_stream(
+            target.provider, *await self._call(target, request, stream=True)
+        )
         try:
             # Read to the end of the body, so the connection goes back to the pool.
             async for data in body:

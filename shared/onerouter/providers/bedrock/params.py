@@ -40,6 +40,8 @@ def add_model_fields(body: dict[str, Any], request: GatewayRequest, target: Targ
         extra["thinking"] = scratch["thinking"]
         if "tool_choice" in scratch:
             body["toolConfig"]["toolChoice"] = {"auto": {}}
+    if request.anthropic_beta:
+        extra["anthropic_beta"] = list(request.anthropic_beta)
     if extra:
         body["additionalModelRequestFields"] = extra
 

@@ -18,6 +18,7 @@ from ...requests import ChatRequest, GatewayRequest
 from ..anthropic.params import max_tokens
 from ..base import Target
 from ..parts import data_url, image_url, unsupported
+from ..reasoning import signed_thinking
 from ..turns import BlockBuilders, split_conversation
 from .params import add_model_fields, add_tools
 
@@ -140,7 +141,14 @@ def _document_name(filename: Any, position: int) -> str:
 
 
 def _assistant_blocks(message: dict[str, Any], where: str, model: str) -> list[Block]:
-    blocks = _text_blocks(message.get("content"), where, model)
+    # Signed thinking goes first, as Claude wrote it, so a turn after a tool call is accepted.
+    blocks: list[Block] = [
+        {"reasoningContent": {"reasoningText": {"text": text, "signature": signature}}}
+        if kind == "text"
+        else {"reasoningContent": {"redactedContent": text}}
+        for kind, text, signature in signed_thinking(message)
+    ]
+    blocks += _text_blocks(message.get("content"), where, model)
     for k, call in enumerate(message.get("tool_calls") or ()):
         function = call.get("function") or {}
         try:
@@ -166,9 +174,10 @@ def _tool_result(message: dict[str, Any], where: str, model: str) -> Block:
     if not message.get("tool_call_id"):
         raise InvalidRequest(f"{where}.tool_call_id is required", param=f"{where}.tool_call_id")
     content = message.get("content")
+    # Tools may answer with images or PDFs as well as text; cache points have no place here.
     blocks = [{"text": content}] if isinstance(content, str) else None
     if blocks is None:
-        blocks = [b for b in _text_blocks(content, where, model) if "text" in b]
+        blocks = [b for b in _user_blocks(content, where, model) if "cachePoint" not in b]
     return {"toolResult": {"toolUseId": message["tool_call_id"], "content": blocks}}
 
 

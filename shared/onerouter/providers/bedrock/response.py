@@ -10,6 +10,7 @@ from ..anthropic.params import JSON_TOOL
 from ..base import Target
 from ..parts import arguments
 from ..parts import usage as openai_usage
+from ..reasoning import encrypted_detail, text_detail
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -45,6 +46,7 @@ def usage(data: dict[str, Any]) -> dict[str, Any]:
 def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, Any]:
     texts: list[str] = []
     thoughts: list[str] = []
+    details: list[dict[str, Any]] = []
     tool_calls: list[dict[str, Any]] = []
     message = (data.get("output") or {}).get("message") or {}
     for block in message.get("content") or ():
@@ -53,8 +55,13 @@ def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, An
         if "text" in block:
             texts.append(block.get("text") or "")
         elif "reasoningContent" in block:
-            reasoning = (block["reasoningContent"] or {}).get("reasoningText") or {}
+            content = block["reasoningContent"] or {}
+            if isinstance(content.get("redactedContent"), str):
+                details.append(encrypted_detail(len(details), content["redactedContent"]))
+                continue
+            reasoning = content.get("reasoningText") or {}
             thoughts.append(reasoning.get("text") or "")
+            details.append(text_detail(len(details), thoughts[-1], reasoning.get("signature")))
         elif "toolUse" in block and (block["toolUse"] or {}).get("name") == JSON_TOOL:
             texts.append(arguments(block["toolUse"].get("input")))
         elif "toolUse" in block:
@@ -75,6 +82,8 @@ def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, An
         answer["content"] = answer["content"] or None
     if thoughts:
         answer["reasoning"] = "".join(thoughts)
+    if details:
+        answer["reasoning_details"] = details
     stop_reason = data.get("stopReason")
     choice = {
         "index": 0,

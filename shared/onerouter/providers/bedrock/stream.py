@@ -16,6 +16,7 @@ from botocore.eventstream import EventStreamBuffer, ParserError
 
 from ..anthropic.params import JSON_TOOL
 from ..base import Target, UpstreamError
+from ..reasoning import encrypted_detail, text_detail
 from .response import finish_reason, generation_id, usage
 
 Chunk = dict[str, Any]
@@ -81,6 +82,8 @@ class StreamTranslator:
         self._tools: dict[int, int] = {}
         # Content block indexes of the forced `json_output` tool: its input is the content.
         self._json: set[int] = set()
+        # Converse content block index -> reasoning_details index, for reasoning blocks.
+        self._thoughts: dict[int, int] = {}
         self._started = False
         self.stopped = False
         self.finished = False
@@ -128,13 +131,25 @@ class StreamTranslator:
         call = {"index": tool, "id": tool_use.get("toolUseId"), "type": "function"}
         return [self._delta({"tool_calls": [{**call, "function": function}]})]
 
+    def _reasoning(self, index: int, reasoning: dict[str, Any]) -> list[Chunk]:
+        ordinal = self._thoughts.setdefault(index, len(self._thoughts))
+        if isinstance(reasoning.get("redactedContent"), str):
+            detail = encrypted_detail(ordinal, reasoning["redactedContent"])
+            return [self._delta({"reasoning_details": [detail]})]
+        if isinstance(reasoning.get("signature"), str):
+            detail = text_detail(ordinal, signature=reasoning["signature"])
+            return [self._delta({"reasoning_details": [detail]})]
+        text = reasoning.get("text")
+        if not text:
+            return []
+        return [self._delta({"reasoning": text, "reasoning_details": [text_detail(ordinal, text)]})]
+
     def _block_delta(self, index: int, delta: dict[str, Any]) -> list[Chunk]:
         if "text" in delta:
             return [self._delta({"content": delta.get("text") or ""})]
         reasoning = delta.get("reasoningContent")
         if isinstance(reasoning, dict):
-            text = reasoning.get("text")
-            return [self._delta({"reasoning": text})] if text else []  # signatures skipped
+            return self._reasoning(index, reasoning)
         tool_use = delta.get("toolUse")
         if isinstance(tool_use, dict) and index in self._json:
             return [self._delta({"content": tool_use.get("input") or ""})]

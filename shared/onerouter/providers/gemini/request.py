@@ -50,7 +50,38 @@ def to_provider_request(request: GatewayRequest, target: Target) -> dict[str, An
     config = _generation_config(request)
     if config:
         body["generationConfig"] = config
+    body.update(_google_fields(request.raw))
     return body
+
+
+def _google_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """Gemini's own knobs, for callers who know them: safety thresholds and a context cache
+    made beforehand with Google's cachedContents API."""
+    fields: dict[str, Any] = {}
+    settings = raw.get("safety_settings")
+    if settings is not None:
+        if not isinstance(settings, list) or not all(
+            isinstance(s, dict)
+            and isinstance(s.get("category"), str)
+            and isinstance(s.get("threshold"), str)
+            for s in settings
+        ):
+            raise InvalidRequest(
+                "safety_settings: expected a list of {category, threshold} objects",
+                param="safety_settings",
+            )
+        fields["safetySettings"] = [
+            {"category": s["category"], "threshold": s["threshold"]} for s in settings
+        ]
+    cached = raw.get("cached_content")
+    if cached is not None:
+        if not isinstance(cached, str) or not cached.startswith("cachedContents/"):
+            raise InvalidRequest(
+                "cached_content: expected a cache name like cachedContents/abc123",
+                param="cached_content",
+            )
+        fields["cachedContent"] = cached
+    return fields
 
 
 # ---------------------------------------------------------------------------------- messages
