@@ -72,6 +72,20 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "api_key_env": "ONEROUTER_TEST_BACKUP_KEY",
                 "timeouts": {"connect": 2, "first_byte": 5},
             },
+            # Same server as `primary`, under other terms: it may train on prompts...
+            "trainer": {
+                "protocol": "openai",
+                "base_url": primary.base_url,
+                "api_key_env": FAKE_KEY_ENV,
+                "trains_on_prompts": True,
+            },
+            # ...or it gives up on a slow first byte after half a second.
+            "hasty": {
+                "protocol": "openai",
+                "base_url": primary.base_url,
+                "api_key_env": FAKE_KEY_ENV,
+                "timeouts": {"connect": 2, "first_byte": 0.5},
+            },
             "closed-port": {
                 "protocol": "openai",
                 "base_url": "http://127.0.0.1:9/v1",
@@ -101,6 +115,40 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "context_length": 8192,
                 "endpoints": [
                     {"provider": "primary", "model": "gpt-4o-mini", "pricing": price("1", "2")}
+                ],
+            },
+            {
+                "id": "test/policy",
+                "name": "Test Data Policy",
+                "context_length": 8192,
+                "endpoints": [
+                    {"provider": "trainer", "model": "gpt-4o-mini", "pricing": price("0.5", "1")},
+                    {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
+                ],
+            },
+            {
+                "id": "test/hasty",
+                "name": "Test Hasty",
+                "context_length": 8192,
+                "endpoints": [
+                    {"provider": "hasty", "model": "gpt-4o-mini", "pricing": price("1", "2")},
+                    {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
+                ],
+            },
+            {
+                "id": "test/no-tools",
+                "name": "Test No Tools",
+                "context_length": 8192,
+                "input_modalities": ["text", "image"],
+                "endpoints": [
+                    {
+                        "provider": "primary",
+                        "model": "gpt-4o-mini",
+                        "pricing": price("1", "2"),
+                        "supported_parameters": ["max_tokens", "temperature"],
+                        "input_modalities": ["text"],
+                    },
+                    {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
                 ],
             },
             {
@@ -160,6 +208,15 @@ def settings(
 def gateway(settings: Settings) -> Iterator[ServerThread]:
     with ServerThread(create_app(settings)) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_health(request: pytest.FixtureRequest) -> None:
+    """Each test starts with every endpoint healthy: one test's injected failures must not
+    steer the next one's routing through the shared gateway's circuit breakers."""
+    if "gateway" in request.fixturenames:
+        server: ServerThread = request.getfixturevalue("gateway")
+        server.app.state.pipeline.router.health.forget()
 
 
 @pytest.fixture

@@ -7,9 +7,12 @@ OpenAI's Chat Completions shape is the lingua franca. Fields we do not model are
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from .billing.money import parse_usd
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 Effort = Literal["xhigh", "high", "medium", "low", "minimal", "none"]
@@ -61,11 +64,20 @@ class ResponseFormat(_Open):
     type: Literal["text", "json_object", "json_schema"]
 
 
+def _usd(value: Any) -> Decimal:
+    return parse_usd(value, field="max_price")
+
+
+Usd = Annotated[Decimal, BeforeValidator(_usd)]
+
+
 class MaxPrice(_Closed):
-    prompt: float | str | None = None
-    completion: float | str | None = None
-    request: float | str | None = None
-    image: float | str | None = None
+    """The most the caller will pay: USD per million tokens, per request, per image."""
+
+    prompt: Usd | None = None
+    completion: Usd | None = None
+    request: Usd | None = None
+    image: Usd | None = None
 
 
 class ProviderPreferences(_Closed):

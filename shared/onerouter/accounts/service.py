@@ -34,11 +34,12 @@ class AccountService:
         *,
         account_id: str | None = None,
         label: str = "default",
+        data_collection: str = "deny",
     ) -> NewAccount:
         """Creates an account, its first key and its opening credit in one transaction."""
         now = utcnow()
         account_id = account_id or "acct_" + _random.token_hex(8)
-        account = Account(account_id, balance=credits, total_credits=credits, created_at=now)
+        account = Account(account_id, credits, credits, now, data_collection)
         key, secret = self._new_key(account_id, label, now)
         items = [self.accounts.put_item(account), self.keys.put_item(key)]
         if credits:

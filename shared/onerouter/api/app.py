@@ -19,6 +19,7 @@ from ..accounts.service import AccountService
 from ..providers import SUPPORTED_PROTOCOLS, Upstream, adapter_for
 from ..routing.catalog import load_catalog
 from ..routing.dispatch import Dispatcher
+from ..routing.health import Health
 from ..routing.router import Router
 from ..settings import Settings
 from ..store.accounts import AccountsRepository
@@ -29,10 +30,13 @@ from .pipeline import Pipeline
 from .routes import admin, completions, health, models
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, endpoint_health: Health | None = None
+) -> Starlette:
+    """The gateway. `endpoint_health` keeps the endpoints' outcomes (default: a fresh one)."""
     settings = settings or Settings.from_env()
     catalog = load_catalog(settings.catalog_path)
-    router = Router(catalog, settings.environ, SUPPORTED_PROTOCOLS)
+    router = Router(catalog, settings.environ, SUPPORTED_PROTOCOLS, endpoint_health)
     upstream = Upstream()
     # Only the protocols this deployment can route to are imported: less cold start.
     adapters = {
@@ -61,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.pipeline = Pipeline(authenticator, router, Dispatcher(adapters))
+    app.state.pipeline = Pipeline(authenticator, router, Dispatcher(adapters, router.health))
     app.state.accounts = AccountService(accounts, keys, ledger)
     app.state.upstream = upstream
     listing = models.listing(router)

@@ -43,7 +43,8 @@ class Pipeline:
 
     def begin(self, principal: Principal, request: GatewayRequest) -> Call:
         principal.check_can_spend()
-        route = self.router.route(request.params.model)
+        allow_training = principal.account.data_collection == "allow"
+        route = self.router.plan(request, allow_training)
         return Call(principal, request, route, new_generation_id())
 
     async def complete(self, call: Call) -> tuple[Target, dict[str, Any]]:

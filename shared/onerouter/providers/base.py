@@ -32,6 +32,9 @@ class Target:
 FailureKind = Literal["connect", "timeout", "status", "dropped", "protocol"]
 
 
+_ENDPOINT_FAULTS = frozenset({401, 403, 404, 408, 409, 424, 429})
+
+
 class UpstreamError(Exception):
     """A provider call failed. Carries the provider's own words (never the prompt)."""
 
@@ -58,8 +61,10 @@ class UpstreamError(Exception):
         """Worth trying another endpoint: the failure says nothing about the request itself."""
         if self.kind != "status":
             return True
-        # 424: the model failed behind the provider (Bedrock's ModelErrorException).
-        return self.status in (408, 409, 424, 429) or (self.status or 0) >= 500
+        # 401/403: the provider refuses our credentials; 404: it lacks the model it is
+        # listed for; 424: the model failed behind it (Bedrock's ModelErrorException).
+        # None of these is the caller's doing, and another endpoint may well serve.
+        return self.status in _ENDPOINT_FAULTS or (self.status or 0) >= 500
 
     def to_error(self) -> OneRouterError:
         metadata = {"provider_name": self.provider, "raw": self.raw}
@@ -71,7 +76,7 @@ class UpstreamError(Exception):
             return RateLimited(
                 f"{self.provider} is rate limiting: {what}", metadata=metadata, headers=headers
             )
-        if self.kind == "status" and self.status in (400, 404, 413, 422):
+        if self.kind == "status" and self.status in (400, 413, 422):
             return InvalidRequest(
                 f"{self.provider} rejected the request: {what}", metadata=metadata
             )

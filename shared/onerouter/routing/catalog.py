@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .needs import PARAMETERS
 
 # libyaml's parser where installed: several times faster than the pure-Python one.
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -93,6 +103,18 @@ class Endpoint(_Strict):
     list_pricing: ListPricing | None = None
     context_length: int | None = Field(default=None, gt=0)
     max_output_tokens: int | None = Field(default=None, gt=0)
+    # What this endpoint takes, where it is less than its protocol and model carry (a host
+    # without tool calling, say). None: the protocol's parameters, the model's modalities.
+    supported_parameters: frozenset[str] | None = None
+    input_modalities: frozenset[Modality] | None = None
+
+    @field_validator("supported_parameters")
+    @classmethod
+    def _known_parameters(cls, value: frozenset[str] | None) -> frozenset[str] | None:
+        unknown = sorted((value or frozenset()) - PARAMETERS)
+        if unknown:
+            raise ValueError(f"unknown parameters {unknown}; known: {sorted(PARAMETERS)}")
+        return value
 
 
 class Model(_Strict):

@@ -1,39 +1,72 @@
 """Calling a route's provider endpoints in order, falling back while nothing has been sent.
 
 An endpoint failure that says nothing about the request (connection error, timeout, 408, 429,
-5xx) moves on to the next endpoint. Once a stream has yielded its first chunk the answer is
-committed: a later failure ends the stream with an error instead.
+5xx, the provider refusing our own credentials) moves on to the next endpoint. Once a stream
+has yielded its first chunk the answer is committed: a later failure ends the stream with an
+error instead. Every outcome, and the speed of every answer, is reported to `Health`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ..errors import OneRouterError, UpstreamFailed
 from ..providers.base import Adapter, Target, UpstreamError
 from ..requests import GatewayRequest
+from .choose import health_key
+from .health import Health
 from .router import Route
 
 
+def _completion_tokens(chunk: dict[str, Any]) -> int:
+    usage = chunk.get("usage")
+    tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    return tokens if isinstance(tokens, int) else 0
+
+
 class Dispatcher:
-    def __init__(self, adapters: Mapping[str, Adapter]) -> None:
+    def __init__(self, adapters: Mapping[str, Adapter], health: Health | None = None) -> None:
         self._adapters = adapters
+        self.health = health or Health()
 
     def _adapter(self, target: Target) -> Adapter:
         return self._adapters[target.provider.protocol]
+
+    def _failed(self, key: str, error: UpstreamError) -> None:
+        if error.retryable:
+            self.health.failed(key)
+        else:
+            self.health.abandoned(key)  # the request's fault, not the endpoint's
+
+    def _slow(self, target: Target, ttft: float) -> bool:
+        return ttft > target.provider.timeouts.first_byte / 2
 
     async def complete(
         self, route: Route, request: GatewayRequest
     ) -> tuple[Target, dict[str, Any]]:
         failures: list[UpstreamError] = []
         for target in route.targets:
+            key = health_key(target)
+            self.health.begin(key)
+            started = time.monotonic()
             try:
-                return target, await self._adapter(target).complete(target, request)
+                answer = await self._adapter(target).complete(target, request)
             except UpstreamError as exc:
+                self._failed(key, exc)
                 failures.append(exc)
                 if not exc.retryable:
                     break
+                continue
+            except BaseException:
+                self.health.abandoned(key)
+                raise
+            elapsed = time.monotonic() - started
+            # A whole answer has no first token to time; its pace still counts.
+            tokens = _completion_tokens(answer)
+            self.health.succeeded(key, throughput=tokens / elapsed if tokens and elapsed else None)
+            return target, answer
         raise _give_up(route, failures)
 
     async def stream(
@@ -42,21 +75,40 @@ class Dispatcher:
         """Yields (the endpoint serving, chunk) pairs; the endpoint is fixed by the first one."""
         failures: list[UpstreamError] = []
         for target in route.targets:
+            key = health_key(target)
+            self.health.begin(key)
             chunks = self._adapter(target).stream(target, request)
-            started = False
+            started = time.monotonic()
+            first: float | None = None
+            tokens = 0
             try:
                 async for chunk in chunks:
-                    started = True
+                    if first is None:
+                        first = time.monotonic()
+                    tokens = _completion_tokens(chunk) or tokens
                     yield target, chunk
-                return
             except UpstreamError as exc:
-                if started:
+                self._failed(key, exc)
+                if first is not None:
                     raise exc.to_error() from None
                 failures.append(exc)
                 if not exc.retryable:
                     break
+                continue
+            except BaseException:
+                self.health.abandoned(key)
+                raise
             finally:
                 await chunks.aclose()  # type: ignore[attr-defined]
+            ttft = (first or time.monotonic()) - started
+            generating = time.monotonic() - (first or started)
+            self.health.succeeded(
+                key,
+                ttft=ttft,
+                throughput=tokens / generating if tokens and generating > 0 else None,
+                slow=self._slow(target, ttft),
+            )
+            return
         raise _give_up(route, failures)
 
 

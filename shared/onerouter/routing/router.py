@@ -9,13 +9,22 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from ..errors import ModelNotFound, NoProviderAvailable
+from ..errors import InvalidRequest, ModelNotFound, NoProviderAvailable, NotFound
 from ..providers.base import Target
+from ..requests import GatewayRequest, ProviderPreferences
 from .catalog import Catalog, Endpoint, Model, Provider
+from .choose import Refusal, choose
+from .health import Health
+from .needs import needs_of
+
+_NO_PREFERENCES = ProviderPreferences()
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """The model asked for, and the endpoints to try in order (the fallback models' included:
+    each target names the model it serves)."""
+
     model: Model
     targets: tuple[Target, ...]
 
@@ -32,9 +41,12 @@ class Router:
         catalog: Catalog,
         environ: Mapping[str, str],
         protocols: Collection[str],
+        health: Health | None = None,
     ) -> None:
         self.catalog = catalog
+        self.health = health or Health()
         self._models = catalog.index()
+        self._providers = {name.lower(): name for name in catalog.providers}
         self._usable: dict[str, tuple[Target, ...]] = {}
         self._why_not: dict[str, str] = {}
         for model in catalog.models:
@@ -79,6 +91,81 @@ class Router:
                 headers={"Retry-After": "60"},
             )
         return Route(model, targets)
+
+    def plan(self, request: GatewayRequest, allow_training: bool = False) -> Route:
+        """The endpoints to try for this request, best first: its model's, then those of its
+        fallback `models`, each list filtered and ordered by the caller's preferences."""
+        params = request.params
+        preferences = self._named(params.provider) if params.provider else _NO_PREFERENCES
+        if preferences.data_collection is not None:
+            allow_training = preferences.data_collection == "allow"
+        needs = needs_of(request)
+        first = self.model(params.model)
+        models = [first]
+        fallbacks = params.models or params.fallback_models or ()
+        field = "models" if params.models else "fallback_models"
+        for i, name in enumerate(fallbacks):
+            model = self._models.get(name)
+            if model is None:
+                raise ModelNotFound(
+                    f"{field}[{i}]: the model {name!r} does not exist.", param=f"{field}[{i}]"
+                )
+            if model not in models:
+                models.append(model)
+        targets: list[Target] = []
+        refused: list[tuple[Model, Refusal]] = []
+        for model in models:
+            usable = self._usable[model.id]
+            chosen, refusals = choose(
+                usable, model, needs, preferences, allow_training, self.health
+            )
+            targets += chosen
+            refused += [(model, r) for r in refusals]
+        if targets:
+            return Route(first, tuple(targets))
+        if not refused:
+            raise NoProviderAvailable(
+                f"No provider is available for {first.id} ({self._why_not[first.id]}).",
+                param="model",
+                headers={"Retry-After": "60"},
+            )
+        reasons = "; ".join(f"{r.provider} for {m.id}: {r.reason}" for m, r in refused)
+        if all(r.kind == "input" for _, r in refused):
+            where, kind = min(needs.parts[m] for m in needs.modalities if m in needs.parts)
+            raise InvalidRequest(
+                f"{where}: content part of type {kind!r} is not supported by {first.id}"
+                f" ({reasons}).",
+                param=where,
+            )
+        if all(r.kind == "context" for _, r in refused):
+            raise InvalidRequest(
+                f"The request is too long for every endpoint: {reasons}.",
+                code="context_length_exceeded",
+                param="messages",
+            )
+        raise NotFound(
+            f"No endpoint for {first.id} matches this request: {reasons}.",
+            code="no_endpoints_match",
+        )
+
+    def _named(self, preferences: ProviderPreferences) -> ProviderPreferences:
+        """The preferences with provider names as the catalog spells them (any case)."""
+        names: dict[str, list[str]] = {}
+        for field in ("order", "only", "ignore"):
+            given: list[str] | None = getattr(preferences, field)
+            if given is None:
+                continue
+            names[field] = []
+            for i, name in enumerate(given):
+                provider = self._providers.get(name.lower())
+                if provider is None:
+                    known = ", ".join(sorted(self.catalog.providers))
+                    raise InvalidRequest(
+                        f"provider.{field}[{i}]: unknown provider {name!r}; known: {known}.",
+                        param=f"provider.{field}[{i}]",
+                    )
+                names[field].append(provider)
+        return preferences.model_copy(update=names) if names else preferences
 
 
 def _unusable(provider: Provider, environ: Mapping[str, str], protocols: Collection[str]) -> str:

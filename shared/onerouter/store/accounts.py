@@ -23,6 +23,7 @@ class AccountsRepository(Repository):
             balance=values["balance"],
             total_credits=values["total_credits"],
             created_at=values["created_at"],
+            data_collection=values.get("data_collection", "deny"),
         )
 
     def put_item(self, account: Account) -> dict[str, Any]:

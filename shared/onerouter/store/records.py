@@ -17,6 +17,8 @@ class Account:
     balance: Decimal
     total_credits: Decimal
     created_at: str
+    # "allow": providers that may train on prompts may serve this account's requests.
+    data_collection: str = "deny"
 
 
 @dataclass(frozen=True, slots=True)

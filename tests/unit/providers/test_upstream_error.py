@@ -26,7 +26,9 @@ RAW = {"error": {"message": "max_tokens is too large", "type": "invalid_request_
         ("status", 408, UpstreamTimeout, 408),
         ("status", 429, RateLimited, 429),
         ("status", 400, InvalidRequest, 400),
-        ("status", 404, InvalidRequest, 400),
+        ("status", 401, UpstreamFailed, 502),
+        ("status", 403, UpstreamFailed, 502),
+        ("status", 404, UpstreamFailed, 502),
         ("status", 422, InvalidRequest, 400),
         ("status", 500, UpstreamFailed, 502),
         ("status", 502, UpstreamFailed, 502),
@@ -97,14 +99,15 @@ def test_connect_failure_message_names_the_provider_and_the_failure() -> None:
         ("status", 500, True),
         ("status", 502, True),
         ("status", 503, True),
+        ("status", 401, True),
+        ("status", 403, True),
+        ("status", 404, True),
         ("status", 400, False),
-        ("status", 401, False),
-        ("status", 403, False),
-        ("status", 404, False),
+        ("status", 413, False),
         ("status", 422, False),
     ],
 )
-def test_retryable_only_when_the_failure_says_nothing_about_the_request(
+def test_retryable_when_the_failure_is_the_endpoints_not_the_requests(
     kind: Any, status: int | None, retryable: bool
 ) -> None:
     assert UpstreamError("acme", kind, status=status).retryable is retryable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from anyio import to_thread
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -46,6 +46,9 @@ class NewAccountBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     credits: Usd = Decimal(0)
     label: str = Field(default="default", max_length=100)
+    # Whether providers that may train on prompts may serve the account (a request's
+    # `provider.data_collection` still decides for itself).
+    data_collection: Literal["allow", "deny"] = "deny"
 
 
 class GrantBody(BaseModel):
@@ -68,12 +71,17 @@ async def create_account(request: Request) -> Response:
     require_admin(request)
     body: NewAccountBody = await _body(request, NewAccountBody)
     service = _service(request)
-    opened = await to_thread.run_sync(lambda: service.open_account(body.credits, label=body.label))
+    opened = await to_thread.run_sync(
+        lambda: service.open_account(
+            body.credits, label=body.label, data_collection=body.data_collection
+        )
+    )
     created = {
         "account_id": opened.account_id,
         "key": opened.key,
         "key_id": opened.key_id,
         "credits": usd_str(body.credits),
+        "data_collection": body.data_collection,
     }
     return json_response(created, status=201)
 

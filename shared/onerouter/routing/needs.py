@@ -1,0 +1,171 @@
+"""What a request needs of an endpoint: features, input kinds, parameters, and room.
+
+Worked out once per request from its body, in one pass over the messages, so that choosing
+among endpoints is set look-ups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..requests import ChatRequest, GatewayRequest
+
+# OpenRouter's names for the parameters an endpoint may or may not support.
+PARAMETERS = frozenset(
+    {
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "structured_outputs",
+        "reasoning",
+        "include_reasoning",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "top_a",
+        "stop",
+        "seed",
+        "n",
+        "presence_penalty",
+        "frequency_penalty",
+        "repetition_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "web_search_options",
+        "verbosity",
+    }
+)
+# What each protocol's translation carries; an endpoint's catalog entry may narrow it.
+PROTOCOL_PARAMETERS: dict[str, frozenset[str]] = {
+    "openai": PARAMETERS,
+    "azure": PARAMETERS,
+    "anthropic": frozenset(
+        {
+            "tools",
+            "tool_choice",
+            "parallel_tool_calls",
+            "response_format",
+            "structured_outputs",
+            "reasoning",
+            "include_reasoning",
+            "max_tokens",
+            "temperature",
+            "top_p",
+            "top_k",
+            "stop",
+        }
+    ),
+    "gemini": frozenset(
+        {
+            "tools",
+            "tool_choice",
+            "response_format",
+            "structured_outputs",
+            "reasoning",
+            "include_reasoning",
+            "max_tokens",
+            "temperature",
+            "top_p",
+            "top_k",
+            "stop",
+            "seed",
+            "n",
+            "presence_penalty",
+            "frequency_penalty",
+        }
+    ),
+}
+PROTOCOL_PARAMETERS["bedrock"] = PROTOCOL_PARAMETERS["anthropic"]
+
+# Features an endpoint must have whatever the caller's preferences: without them the answer
+# would be wrong, not just different.
+ESSENTIAL = frozenset({"tools", "structured_outputs"})
+
+_PART_MODALITIES = {"image_url": "image", "file": "file", "input_audio": "audio"}
+# A rough count for the context check: about four characters a token, and images priced at
+# a typical tile count. It errs low, so an endpoint is never skipped for a guess.
+_CHARS_PER_TOKEN = 4
+_IMAGE_TOKENS = 800
+# Expected answer length, for weighing prices, when the request sets no max_tokens.
+TYPICAL_COMPLETION = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    parameters: frozenset[str]
+    modalities: frozenset[str]
+    prompt_tokens: int
+    max_tokens: int | None
+    images: int
+    # Where each non-text input first appears (`messages[2].content[1]`), for error messages.
+    parts: dict[str, tuple[str, str]]
+
+    @property
+    def essential(self) -> frozenset[str]:
+        return self.parameters & ESSENTIAL
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.max_tokens or TYPICAL_COMPLETION
+
+
+def needs_of(request: GatewayRequest) -> Needs:
+    raw = request.raw
+    params = request.params
+    parameters = {name for name in raw if name in PARAMETERS and raw[name] is not None}
+    if "max_completion_tokens" in raw:
+        parameters.add("max_tokens")
+    if "reasoning_effort" in raw:
+        parameters.add("reasoning")
+    if isinstance(params, ChatRequest) and params.response_format is not None:
+        if params.response_format.type == "json_schema":
+            parameters.add("structured_outputs")
+        elif params.response_format.type == "text":
+            parameters.discard("response_format")
+    chars = 0
+    images = 0
+    modalities = {"text"}
+    parts: dict[str, tuple[str, str]] = {}
+    if isinstance(params, ChatRequest):
+        for i, message in enumerate(raw.get("messages") or ()):
+            if not isinstance(message, dict):
+                continue
+            content = message.get("content")
+            if isinstance(content, str):
+                chars += len(content)
+            elif isinstance(content, list):
+                for j, part in enumerate(content):
+                    if not isinstance(part, dict):
+                        continue
+                    kind = part.get("type")
+                    if kind == "text" and isinstance(part.get("text"), str):
+                        chars += len(part["text"])
+                    elif kind in _PART_MODALITIES:
+                        modality = _PART_MODALITIES[kind]
+                        modalities.add(modality)
+                        parts.setdefault(modality, (f"messages[{i}].content[{j}]", kind))
+                        images += kind == "image_url"
+            for call in message.get("tool_calls") or ():
+                if isinstance(call, dict):
+                    chars += len(str((call.get("function") or {}).get("arguments") or ""))
+            if message.get("role") == "tool":
+                parameters.add("tools")
+        if params.tools:
+            parameters.add("tools")
+            chars += sum(len(str(tool.function.parameters or "")) for tool in params.tools)
+    else:
+        prompt = raw.get("prompt")
+        chars += len(prompt) if isinstance(prompt, str) else len(str(prompt or ""))
+    max_tokens = getattr(params, "max_completion_tokens", None) or params.max_tokens
+    return Needs(
+        parameters=frozenset(parameters),
+        modalities=frozenset(modalities),
+        prompt_tokens=chars // _CHARS_PER_TOKEN + images * _IMAGE_TOKENS,
+        max_tokens=max_tokens,
+        images=images,
+        parts=parts,
+    )
