@@ -64,13 +64,13 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "protocol": "openai",
                 "base_url": primary.base_url,
                 "api_key_env": FAKE_KEY_ENV,
-                "timeouts": {"connect": 2, "first_byte": 5},
+                "timeouts": {"connect": 2, "first_byte": 5, "whole": 5},
             },
             "backup": {
                 "protocol": "openai",
                 "base_url": backup.base_url,
                 "api_key_env": "ONEROUTER_TEST_BACKUP_KEY",
-                "timeouts": {"connect": 2, "first_byte": 5},
+                "timeouts": {"connect": 2, "first_byte": 5, "whole": 5},
             },
             # Same server as `primary`, under other terms: it may train on prompts...
             "trainer": {
@@ -84,7 +84,7 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "protocol": "openai",
                 "base_url": primary.base_url,
                 "api_key_env": FAKE_KEY_ENV,
-                "timeouts": {"connect": 2, "first_byte": 0.5},
+                "timeouts": {"connect": 2, "first_byte": 0.5, "whole": 0.5},
             },
             "closed-port": {
                 "protocol": "openai",

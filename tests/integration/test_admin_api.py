@@ -97,3 +97,15 @@ def test_wrong_or_missing_token_is_401(gateway: ServerThread) -> None:
 
 def test_api_keys_do_not_open_the_operator_api(gateway: ServerThread, account) -> None:
     assert _admin(gateway, "/accounts", token=account.key).status_code == 401
+
+
+def test_data_collection_is_an_account_setting(gateway: ServerThread) -> None:
+    created = _admin(gateway, "/accounts", {"credits": "1", "data_collection": "allow"}).json()
+    assert created["data_collection"] == "allow"
+    account = gateway.app.state.accounts.accounts.get(created["account_id"])
+    assert account.data_collection == "allow"
+    assert _admin(gateway, "/accounts", {}).json()["data_collection"] == "deny"
+
+    refused = _admin(gateway, "/accounts", {"data_collection": "sometimes"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "data_collection"

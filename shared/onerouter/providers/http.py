@@ -50,7 +50,11 @@ class Upstream:
     ) -> Any:
         try:
             response = await self.pool(provider).request(
-                "POST", url, headers=_headers(headers), content=body, extensions=_timeouts(provider)
+                "POST",
+                url,
+                headers=_headers(headers),
+                content=body,
+                extensions=_timeouts(provider, provider.timeouts.whole),
             )
         except httpcore.TimeoutException as exc:
             raise UpstreamError(provider.id, "timeout", detail=type(exc).__name__) from None
@@ -79,7 +83,11 @@ class Upstream:
     ) -> AsyncGenerator[bytes, None]:
         """The response body as it arrives, for binary framings (Bedrock's event stream)."""
         stream = self.pool(provider).stream(
-            "POST", url, headers=_headers(headers), content=body, extensions=_timeouts(provider)
+            "POST",
+            url,
+            headers=_headers(headers),
+            content=body,
+            extensions=_timeouts(provider, provider.timeouts.first_byte),
         )
         try:
             response = await stream.__aenter__()
@@ -138,12 +146,12 @@ def _headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
-def _timeouts(provider: Provider) -> dict[str, Any]:
+def _timeouts(provider: Provider, read: float) -> dict[str, Any]:
     timeouts = provider.timeouts
     return {
         "timeout": {
             "connect": timeouts.connect,
-            "read": timeouts.first_byte,
+            "read": read,
             "write": 30.0,
             "pool": 10.0,
         }

@@ -78,10 +78,13 @@ class ListPricing(_Strict):
 
 
 class Timeouts(_Strict):
-    """Seconds. `first_byte` bounds the wait for the response to start and between chunks."""
+    """Seconds. `first_byte` bounds a stream's wait for its start and between its chunks.
+    `whole` bounds a non-streamed answer, which arrives only once it is all written: a long
+    answer from a reasoning model can take minutes without anything being wrong."""
 
     connect: float = Field(default=5.0, gt=0)
     first_byte: float = Field(default=120.0, gt=0)
+    whole: float = Field(default=600.0, gt=0)
 
 
 class Provider(_Strict):
