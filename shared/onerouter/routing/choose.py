@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..billing.pricing import worst_case
 from ..providers.base import Target
 from ..requests import MaxPrice, ProviderPreferences
 from .catalog import Endpoint, Model
 from .health import Health
 from .needs import PROTOCOL_PARAMETERS, Needs
-
-_MILLION = Decimal(1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +33,7 @@ def health_key(target: Target) -> str:
 
 def expected_cost(endpoint: Endpoint, needs: Needs) -> Decimal:
     """USD for this request at this endpoint's prices, at the request's expected size."""
-    pricing = endpoint.pricing
-    cost = (
-        pricing.prompt * needs.prompt_tokens + pricing.completion * needs.completion_tokens
-    ) / _MILLION + pricing.request
-    if needs.images and pricing.image:
-        cost += pricing.image * needs.images
-    return cost
+    return worst_case(endpoint.pricing, needs.prompt_tokens, needs.completion_tokens, needs.images)
 
 
 def _over(endpoint: Endpoint, limit: MaxPrice) -> str:
