@@ -185,6 +185,11 @@ class GatewayRequest:
         return self.params.stream
 
     @property
+    def include_cost(self) -> bool:
+        """The client asked for the cost: OpenRouter's `usage: {"include": true}`."""
+        return bool(self.params.usage and self.params.usage.include)
+
+    @property
     def include_usage(self) -> bool:
         """The client asked to see usage: OpenAI's stream option or OpenRouter's `usage`."""
         options = self.params.stream_options or {}

@@ -25,6 +25,7 @@ from ..settings import Settings
 from ..store.accounts import AccountsRepository
 from ..store.keys import KeysRepository
 from ..store.ledger import LedgerRepository
+from ..usage.producer import SqsUsageSink
 from .errors import HANDLERS
 from .pipeline import Pipeline
 from .routes import admin, completions, health, models
@@ -65,7 +66,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.pipeline = Pipeline(authenticator, router, Dispatcher(adapters, router.health))
+    usage = SqsUsageSink(settings.usage_queue_url) if settings.usage_queue_url else None
+    app.state.pipeline = Pipeline(authenticator, router, Dispatcher(adapters, router.health), usage)
     app.state.accounts = AccountService(accounts, keys, ledger)
     app.state.upstream = upstream
     listing = models.listing(router)

@@ -15,7 +15,7 @@ from ..requests import GatewayRequest, ProviderPreferences
 from .catalog import Catalog, Endpoint, Model, Provider
 from .choose import Refusal, choose
 from .health import Health
-from .needs import needs_of
+from .needs import Needs, needs_of
 
 _NO_PREFERENCES = ProviderPreferences()
 
@@ -27,6 +27,8 @@ class Route:
 
     model: Model
     targets: tuple[Target, ...]
+    # What the request needs, worked out while routing (None: routed by name alone).
+    needs: Needs | None = None
 
 
 def _blended_price(endpoint: Endpoint) -> tuple[object, ...]:
@@ -122,7 +124,7 @@ class Router:
             targets += chosen
             refused += [(model, r) for r in refusals]
         if targets:
-            return Route(first, tuple(targets))
+            return Route(first, tuple(targets), needs)
         if not refused:
             raise NoProviderAvailable(
                 f"No provider is available for {first.id} ({self._why_not[first.id]}).",
