@@ -113,10 +113,12 @@ class Dispatcher:
 
 
 def _give_up(route: Route, failures: list[UpstreamError]) -> OneRouterError:
-    if len(failures) == 1:
-        return failures[0].to_error()
-    tried = ", ".join(f"{f.provider} ({f.status or f.kind})" for f in failures)
     last = failures[-1]
+    # A provider refusing the request itself (a 400) has the last word: an earlier one's
+    # outage does not turn a bad request into a gateway failure worth retrying.
+    if len(failures) == 1 or not last.retryable:
+        return last.to_error()
+    tried = ", ".join(f"{f.provider} ({f.status or f.kind})" for f in failures)
     return UpstreamFailed(
         f"Every provider for {route.model.id} failed: {tried}.",
         metadata={"provider_name": last.provider, "raw": last.raw},

@@ -5,8 +5,9 @@ Every call's outcome lands here (the dispatcher reports it); routing reads it ba
 The breaker, per endpoint (a provider serving one model):
 - closed: calls flow. It opens when, over the last `window` seconds, at least `min_calls` calls
   were made and at least `error_rate` of them failed, or after `consecutive` failures in a row.
-  A failure is a retryable upstream failure (connection, timeout, 408/429/5xx...) or a first
-  token slower than half the endpoint's first-byte timeout. A bad request is not its fault.
+  A failure is a retryable upstream failure (connection, timeout, 408/429/5xx...); a first
+  token slower than half the endpoint's first-byte timeout counts against the error rate
+  (not the run of failures in a row). A bad request is not the endpoint's fault.
 - open: routing puts the endpoint after every healthy one, so it serves only when all else
   failed. After `cooldown` seconds it turns half-open.
 - half-open: one call at a time probes it. Success closes the breaker; failure opens it again

@@ -116,7 +116,8 @@ class Needs:
 def needs_of(request: GatewayRequest) -> Needs:
     raw = request.raw
     params = request.params
-    parameters = {name for name in raw if name in PARAMETERS and raw[name] is not None}
+    # An empty list or object (`tools: []`) asks for nothing.
+    parameters = {name for name in PARAMETERS.intersection(raw) if raw[name] not in (None, [], {})}
     if "max_completion_tokens" in raw:
         parameters.add("max_tokens")
     if "reasoning_effort" in raw:

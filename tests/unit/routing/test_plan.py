@@ -252,3 +252,7 @@ def test_max_price_is_exact_decimal() -> None:
     )
     assert parsed.provider is not None and parsed.provider.max_price is not None
     assert parsed.provider.max_price.prompt == Decimal("0.1")
+
+
+def test_empty_tools_ask_for_nothing() -> None:
+    assert "tools" not in needs_of(request(tools=[], tool_choice=None)).parameters
