@@ -5,6 +5,7 @@ process's main thread on loopback PORT (0 = any free port), prints
 `{"port": N, "base_url": ..., "api_key": ...}` on stdout, and serves until SIGTERM/SIGINT or
 until its stdin closes. The socket is our own (see `tcp_listener`): the fake's `start()` binds
 one whose connections keep Nagle on under asyncio, which adds ~40 ms stalls to responses.
+`serve` does the same for any other fake provider (see `bench.anthropic_fake_server`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ import sys
 import threading
 
 import uvicorn
+from tests.fakes.base import FakeProvider
 from tests.fakes.openai_provider import FakeOpenAIProvider
 
 from bench._child import announce, event_loop, exit_with_parent, tcp_listener
 
 
-def main(argv: list[str]) -> int:
+def serve(fake: FakeProvider, argv: list[str]) -> int:
     exit_with_parent()
-    fake = FakeOpenAIProvider()
     sock = tcp_listener(int(argv[0]) if argv else 0)
+    # The fake's own server thread stays unstarted: only its app and URL are used here.
     fake.port = sock.getsockname()[1]
     loop = event_loop()
     config = uvicorn.Config(
@@ -48,4 +50,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve(FakeOpenAIProvider(), sys.argv[1:]))

@@ -3,21 +3,16 @@ are served by a fake Anthropic Messages API on loopback."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-import yaml
 
-from onerouter.api.app import create_app
-from onerouter.settings import Settings
 from tests.fakes.anthropic_provider import FakeAnthropicProvider, default_reply
-from tests.fakes.gateway import ServerThread
+from tests.fakes.catalog import alone_and_with_backup, endpoint, provider
+from tests.fakes.gateway import ServerThread, StartGateway, client_of
 from tests.fakes.openai_provider import FakeOpenAIProvider
 
 KEY_ENV = "ONEROUTER_TEST_ANTHROPIC_KEY"
@@ -35,50 +30,6 @@ WEATHER = {
 }
 
 
-def _catalog(anthropic_url: str, backup_url: str) -> dict[str, Any]:
-    price = {"prompt": "3", "completion": "15"}
-    claude = {"provider": "anthropic-fake", "model": "claude-sonnet-4-5", "pricing": price}
-    return {
-        "providers": {
-            "anthropic-fake": {
-                "protocol": "anthropic",
-                "base_url": anthropic_url,
-                "api_key_env": KEY_ENV,
-                "timeouts": {"connect": 2, "first_byte": 5},
-            },
-            "openai-backup": {
-                "protocol": "openai",
-                "base_url": backup_url,
-                "api_key_env": "ONEROUTER_TEST_BACKUP_KEY",
-                "timeouts": {"connect": 2, "first_byte": 5},
-            },
-        },
-        "models": [
-            {
-                "id": "test/claude-fallback",
-                "name": "Claude, then OpenAI",
-                "context_length": 200000,
-                "max_output_tokens": 8192,
-                "endpoints": [
-                    claude,
-                    {
-                        "provider": "openai-backup",
-                        "model": "gpt-4o",
-                        "pricing": {"prompt": "5", "completion": "20"},
-                    },
-                ],
-            },
-            {
-                "id": "test/claude-only",
-                "name": "Claude only",
-                "context_length": 200000,
-                "max_output_tokens": 8192,
-                "endpoints": [claude],
-            },
-        ],
-    }
-
-
 @pytest.fixture(scope="module")
 def anthropic_fake() -> Iterator[FakeAnthropicProvider]:
     with FakeAnthropicProvider() as fake:
@@ -87,18 +38,14 @@ def anthropic_fake() -> Iterator[FakeAnthropicProvider]:
 
 @pytest.fixture(scope="module")
 def claude_gateway(
-    settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
+    start_gateway: StartGateway,
     anthropic_fake: FakeAnthropicProvider,
     fakes: tuple[FakeOpenAIProvider, FakeOpenAIProvider],
-) -> Iterator[ServerThread]:
-    path: Path = tmp_path_factory.mktemp("anthropic") / "catalog.yaml"
-    catalog = _catalog(anthropic_fake.base_url, fakes[1].base_url)
-    path.write_text(yaml.safe_dump(catalog), encoding="utf-8")
-    environ = {**settings.environ, KEY_ENV: anthropic_fake.api_key}
-    own = dataclasses.replace(settings, catalog_path=path, environ=environ)
-    with ServerThread(create_app(own), name="gateway-anthropic") as server:
-        yield server
+) -> ServerThread:
+    own = ("anthropic-fake", provider("anthropic", anthropic_fake.base_url, KEY_ENV))
+    claude = endpoint("anthropic-fake", "claude-sonnet-4-5", "3", "15")
+    catalog = alone_and_with_backup("claude", own, claude, fakes[1].base_url)
+    return start_gateway(catalog, {KEY_ENV: anthropic_fake.api_key})
 
 
 @pytest.fixture
@@ -106,8 +53,7 @@ def claude(
     claude_gateway: ServerThread, anthropic_fake: FakeAnthropicProvider
 ) -> Iterator[openai.OpenAI]:
     anthropic_fake.reset()
-    opened = claude_gateway.app.state.accounts.open_account(Decimal("10.00"))
-    yield openai.OpenAI(base_url=f"{claude_gateway.url}/v1", api_key=opened.key, max_retries=0)
+    yield client_of(claude_gateway)
     anthropic_fake.reset()
 
 

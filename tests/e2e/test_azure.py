@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import openai
 import pytest
-import yaml
 
-from onerouter.accounts.service import NewAccount
-from onerouter.api.app import create_app
-from onerouter.settings import Settings
 from tests.fakes.azure_provider import FakeAzureOpenAI
-from tests.fakes.gateway import ServerThread
+from tests.fakes.catalog import endpoint, model, provider
+from tests.fakes.gateway import ServerThread, StartGateway, client_of
 from tests.fakes.openai_provider import FakeOpenAIProvider, default_reply
 
+AZURE_KEY_ENV = "ONEROUTER_TEST_AZURE_KEY"
 MESSAGES = [{"role": "user", "content": "hello from azure land"}]
 
 
@@ -27,51 +24,26 @@ def azure() -> Iterator[FakeAzureOpenAI]:
 
 @pytest.fixture(scope="module")
 def azure_gateway(
-    settings: Settings,
+    start_gateway: StartGateway,
     azure: FakeAzureOpenAI,
     fakes: tuple[FakeOpenAIProvider, FakeOpenAIProvider],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[ServerThread]:
+) -> ServerThread:
+    deployment = provider("azure", azure.base_url, AZURE_KEY_ENV, api_version="2024-10-21")
     catalog = {
         "providers": {
-            "azure-fake": {
-                "protocol": "azure",
-                "base_url": azure.base_url,
-                "api_key_env": "ONEROUTER_TEST_AZURE_KEY",
-                "api_version": "2024-10-21",
-            },
-            "openai-fake": {
-                "protocol": "openai",
-                "base_url": fakes[0].base_url,
-                "api_key_env": "ONEROUTER_TEST_FAKE_KEY",
-            },
+            "azure-fake": deployment,
+            "openai-fake": provider("openai", fakes[0].base_url, "ONEROUTER_TEST_FAKE_KEY"),
         },
         "models": [
-            {
-                "id": "test/azure-gpt",
-                "name": "Azure GPT",
-                "context_length": 128000,
-                "endpoints": [
-                    {
-                        "provider": "azure-fake",
-                        "model": "gpt4o-prod",
-                        "pricing": {"prompt": "1", "completion": "2"},
-                    },
-                    {
-                        "provider": "openai-fake",
-                        "model": "gpt-4o",
-                        "pricing": {"prompt": "2", "completion": "4"},
-                    },
-                ],
-            }
+            model(
+                "test/azure-gpt",
+                endpoint("azure-fake", "gpt4o-prod", "1", "2"),
+                endpoint("openai-fake", "gpt-4o", "2", "4"),
+                context_length=128000,
+            )
         ],
     }
-    path = tmp_path_factory.mktemp("azure") / "catalog.yaml"
-    path.write_text(yaml.safe_dump(catalog), encoding="utf-8")
-    environ = {**settings.environ, "ONEROUTER_TEST_AZURE_KEY": azure.api_key}
-    app = create_app(dataclasses.replace(settings, catalog_path=path, environ=environ))
-    with ServerThread(app) as server:
-        yield server
+    return start_gateway(catalog, {AZURE_KEY_ENV: azure.api_key})
 
 
 @pytest.fixture
@@ -79,8 +51,7 @@ def azure_client(
     azure_gateway: ServerThread, azure: FakeAzureOpenAI, fake: FakeOpenAIProvider
 ) -> Iterator[openai.OpenAI]:
     azure.reset()
-    opened: NewAccount = azure_gateway.app.state.accounts.open_account(10)
-    yield openai.OpenAI(base_url=f"{azure_gateway.url}/v1", api_key=opened.key, max_retries=0)
+    yield client_of(azure_gateway)
     azure.reset()
 
 

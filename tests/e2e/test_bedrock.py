@@ -3,21 +3,16 @@ served by a fake Bedrock Converse API on loopback (binary event stream included)
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-import yaml
 
-from onerouter.api.app import create_app
-from onerouter.settings import Settings
 from tests.fakes.bedrock_provider import FakeBedrockProvider, default_reply
-from tests.fakes.gateway import ServerThread
+from tests.fakes.catalog import alone_and_with_backup, endpoint, provider
+from tests.fakes.gateway import ServerThread, StartGateway, client_of
 from tests.fakes.openai_provider import FakeOpenAIProvider
 
 KEY_ENV = "ONEROUTER_TEST_BEDROCK_KEY"
@@ -36,53 +31,6 @@ WEATHER = {
 }
 
 
-def _catalog(bedrock_url: str, backup_url: str) -> dict[str, Any]:
-    claude = {
-        "provider": "bedrock-fake",
-        "model": MODEL,
-        "pricing": {"prompt": "3", "completion": "15"},
-    }
-    return {
-        "providers": {
-            "bedrock-fake": {
-                "protocol": "bedrock",
-                "base_url": bedrock_url,
-                "api_key_env": KEY_ENV,
-                "timeouts": {"connect": 2, "first_byte": 5},
-            },
-            "openai-backup": {
-                "protocol": "openai",
-                "base_url": backup_url,
-                "api_key_env": "ONEROUTER_TEST_BACKUP_KEY",
-                "timeouts": {"connect": 2, "first_byte": 5},
-            },
-        },
-        "models": [
-            {
-                "id": "test/bedrock-fallback",
-                "name": "Bedrock, then OpenAI",
-                "context_length": 200000,
-                "max_output_tokens": 8192,
-                "endpoints": [
-                    claude,
-                    {
-                        "provider": "openai-backup",
-                        "model": "gpt-4o",
-                        "pricing": {"prompt": "5", "completion": "20"},
-                    },
-                ],
-            },
-            {
-                "id": "test/bedrock-only",
-                "name": "Bedrock only",
-                "context_length": 200000,
-                "max_output_tokens": 8192,
-                "endpoints": [claude],
-            },
-        ],
-    }
-
-
 @pytest.fixture(scope="module")
 def bedrock_fake() -> Iterator[FakeBedrockProvider]:
     with FakeBedrockProvider() as fake:
@@ -91,17 +39,14 @@ def bedrock_fake() -> Iterator[FakeBedrockProvider]:
 
 @pytest.fixture(scope="module")
 def bedrock_gateway(
-    settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
+    start_gateway: StartGateway,
     bedrock_fake: FakeBedrockProvider,
     fakes: tuple[FakeOpenAIProvider, FakeOpenAIProvider],
-) -> Iterator[ServerThread]:
-    path: Path = tmp_path_factory.mktemp("bedrock") / "catalog.yaml"
-    path.write_text(yaml.safe_dump(_catalog(bedrock_fake.base_url, fakes[1].base_url)))
-    environ = {**settings.environ, KEY_ENV: bedrock_fake.api_key}
-    own = dataclasses.replace(settings, catalog_path=path, environ=environ)
-    with ServerThread(create_app(own), name="gateway-bedrock") as server:
-        yield server
+) -> ServerThread:
+    own = ("bedrock-fake", provider("bedrock", bedrock_fake.base_url, KEY_ENV))
+    claude = endpoint("bedrock-fake", MODEL, "3", "15")
+    catalog = alone_and_with_backup("bedrock", own, claude, fakes[1].base_url)
+    return start_gateway(catalog, {KEY_ENV: bedrock_fake.api_key})
 
 
 @pytest.fixture
@@ -109,8 +54,7 @@ def bedrock(
     bedrock_gateway: ServerThread, bedrock_fake: FakeBedrockProvider
 ) -> Iterator[openai.OpenAI]:
     bedrock_fake.reset()
-    opened = bedrock_gateway.app.state.accounts.open_account(Decimal("10.00"))
-    yield openai.OpenAI(base_url=f"{bedrock_gateway.url}/v1", api_key=opened.key, max_retries=0)
+    yield client_of(bedrock_gateway)
     bedrock_fake.reset()
 
 

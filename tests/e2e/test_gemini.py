@@ -3,21 +3,16 @@ Gemini API on loopback speaking Google's wire format."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
-from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
-import yaml
 
-from onerouter.api.app import create_app
 from onerouter.providers.gemini.stream import JsonArrayStream
-from onerouter.settings import Settings
-from tests.fakes.gateway import ServerThread
+from tests.fakes.catalog import BACKUP_KEY_ENV, endpoint, model, provider
+from tests.fakes.gateway import ServerThread, StartGateway, client_of
 from tests.fakes.gemini_provider import FakeGeminiProvider, default_reply, prompt_tokens
 from tests.fakes.openai_provider import FakeOpenAIProvider
 from tests.fakes.openai_provider import default_reply as openai_reply
@@ -43,45 +38,16 @@ WEATHER_TOOL = {
 
 
 def _catalog(gemini: FakeGeminiProvider, backup: FakeOpenAIProvider) -> dict[str, object]:
-    timeouts = {"connect": 2, "first_byte": 5}
-    cheap = {"prompt": "0.3", "completion": "2.5"}
+    flash = endpoint("gemini-fake", "gemini-2.5-flash", "0.3", "2.5")
+    gpt = endpoint("openai-backup", "gpt-4o", "2", "4")
     return {
         "providers": {
-            "gemini-fake": {
-                "protocol": "gemini",
-                "base_url": gemini.base_url,
-                "api_key_env": GEMINI_KEY_ENV,
-                "timeouts": timeouts,
-            },
-            "openai-backup": {
-                "protocol": "openai",
-                "base_url": backup.base_url,
-                "api_key_env": "ONEROUTER_TEST_BACKUP_KEY",
-                "timeouts": timeouts,
-            },
+            "gemini-fake": provider("gemini", gemini.base_url, GEMINI_KEY_ENV),
+            "openai-backup": provider("openai", backup.base_url, BACKUP_KEY_ENV),
         },
         "models": [
-            {
-                "id": "test/gemini",
-                "name": "Test Gemini",
-                "context_length": 1048576,
-                "endpoints": [
-                    {"provider": "gemini-fake", "model": "gemini-2.5-flash", "pricing": cheap}
-                ],
-            },
-            {
-                "id": "test/gemini-or-openai",
-                "name": "Test Gemini with an OpenAI fallback",
-                "context_length": 128000,
-                "endpoints": [
-                    {
-                        "provider": "openai-backup",
-                        "model": "gpt-4o",
-                        "pricing": {"prompt": "2", "completion": "4"},
-                    },
-                    {"provider": "gemini-fake", "model": "gemini-2.5-flash", "pricing": cheap},
-                ],
-            },
+            model("test/gemini", flash, context_length=1048576),
+            model("test/gemini-or-openai", gpt, flash, context_length=128000),
         ],
     }
 
@@ -94,20 +60,11 @@ def gemini() -> Iterator[FakeGeminiProvider]:
 
 @pytest.fixture(scope="module")
 def gemini_gateway(
-    settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
+    start_gateway: StartGateway,
     gemini: FakeGeminiProvider,
     fakes: tuple[FakeOpenAIProvider, FakeOpenAIProvider],
-) -> Iterator[ServerThread]:
-    path: Path = tmp_path_factory.mktemp("gemini") / "catalog.yaml"
-    path.write_text(yaml.safe_dump(_catalog(gemini, fakes[1])), encoding="utf-8")
-    own = dataclasses.replace(
-        settings,
-        catalog_path=path,
-        environ={**settings.environ, GEMINI_KEY_ENV: gemini.api_key},
-    )
-    with ServerThread(create_app(own), name="gemini-gateway") as server:
-        yield server
+) -> ServerThread:
+    return start_gateway(_catalog(gemini, fakes[1]), {GEMINI_KEY_ENV: gemini.api_key})
 
 
 @pytest.fixture
@@ -122,8 +79,7 @@ def client(
     gemini_gateway: ServerThread, gemini: FakeGeminiProvider, backup: FakeOpenAIProvider
 ) -> Iterator[openai.OpenAI]:
     gemini.reset()
-    account = gemini_gateway.app.state.accounts.open_account(Decimal("10.00"))
-    yield openai.OpenAI(base_url=f"{gemini_gateway.url}/v1", api_key=account.key, max_retries=0)
+    yield client_of(gemini_gateway)
     gemini.reset()
 
 
@@ -343,9 +299,12 @@ def test_the_fake_speaks_googles_json_array_stream_and_auth(gemini: FakeGeminiPr
     wrong = httpx.post(url, json=body, headers={"x-goog-api-key": "nope"}, timeout=5)
     assert wrong.status_code == 400
     assert wrong.json()["error"]["details"][0]["reason"] == "API_KEY_INVALID"
-    camel = httpx.post(url, json={**body, "generation_config": {}}, headers=headers, timeout=5)
-    assert camel.status_code == 400
-    assert "Unknown name" in camel.json()["error"]["message"]
+    # Protobuf JSON takes a field's proto name as well as its camelCase one; nothing else.
+    snake = {**body, "generation_config": {"max_output_tokens": 5}}
+    assert httpx.post(url, json=snake, headers=headers, timeout=5).status_code == 200
+    unknown = httpx.post(url, json={**body, "generationConfigs": {}}, headers=headers, timeout=5)
+    assert unknown.status_code == 400
+    assert "Unknown name" in unknown.json()["error"]["message"]
 
 
 def test_legacy_completion(client: openai.OpenAI, gemini: FakeGeminiProvider) -> None:

@@ -14,20 +14,16 @@ Replies are deterministic: ``default_reply`` unless ``reply(text)`` was called.
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from tests.fakes.gateway import ServerThread
-from tests.fakes.openai_provider import RecordedRequest, split_reply
+from tests.fakes.base import FakeProvider, Script
+from tests.fakes.checks import anthropic_problem
+from tests.fakes.openai_provider import split_reply
 
 DEFAULT_API_KEY = "sk-ant-fake"
 ERROR_TYPES = {
@@ -63,120 +59,47 @@ def default_reply(messages: list[Any]) -> str:
     return f"Hello from Claude: {len(user_text(messages).split())} words"
 
 
-@dataclass
-class Script:
-    """What the next answers hold besides text; `usage` adds to the counted tokens."""
+class FakeAnthropicProvider(FakeProvider):
+    name = "fake-anthropic"
+    default_api_key = DEFAULT_API_KEY
+    tool_id_prefix = "toolu_"
 
-    text: str | None = None
-    thinking: str | None = None
-    tool: tuple[str, str, dict[str, Any]] | None = None  # (id, name, input)
-    usage: dict[str, int] = field(default_factory=dict)
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/v1/messages", self._messages, methods=["POST"])]
 
-
-class _Dropped(Exception):
-    """Raised inside a stream so uvicorn aborts the connection."""
-
-
-def _not_expected(record: logging.LogRecord) -> bool:
-    exc = record.exc_info[1] if record.exc_info else None
-    return not isinstance(exc, _Dropped)
-
-
-# Injected drops are not errors worth a traceback.
-logging.getLogger("uvicorn.error").addFilter(_not_expected)
-
-
-class FakeAnthropicProvider:
-    def __init__(self, api_key: str = DEFAULT_API_KEY) -> None:
-        self.api_key = api_key
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._script = Script()
-        self._failures: list[tuple[int, Any]] = []
-        self._drop_after: int | None = None
-        app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
-        self._server = ServerThread(app, name="fake-anthropic")
-
-    # ---- lifecycle -------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        return self._server.url
-
-    def __enter__(self) -> Self:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
+    def error_response(self, status: int, message: str | None = None) -> Response:
+        return JSONResponse(error_body(status, message), status)
 
     # ---- test-side controls ----------------------------------------------------------------
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._script = Script()
-            self._failures.clear()
-            self._drop_after = None
-
-    def reply(self, text: str | None) -> None:
-        with self._lock:
-            self._script.text = text
-
-    def think(self, thinking: str | None) -> None:
-        with self._lock:
-            self._script.thinking = thinking
-
-    def tool_use(self, name: str, tool_input: dict[str, Any], tool_id: str = "") -> None:
-        with self._lock:
-            self._script.tool = (tool_id or f"toolu_{uuid.uuid4().hex[:24]}", name, tool_input)
-
     def cache(self, read: int = 0, written: int = 0) -> None:
-        with self._lock:
-            self._script.usage = {
-                "cache_read_input_tokens": read,
-                "cache_creation_input_tokens": written,
-            }
-
-    def fail(self, status: int = 529, body: Any = None, times: int = 1) -> None:
-        with self._lock:
-            self._failures += [(status, body or error_body(status))] * times
+        self.count(cache_read_input_tokens=read, cache_creation_input_tokens=written)
 
     def drop_stream(self, after_events: int = 3) -> None:
-        with self._lock:
-            self._drop_after = after_events
+        self._drop(after_events)
 
     # ---- HTTP side -------------------------------------------------------------------------
-    async def _messages(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            body = None
-        with self._lock:
-            self._requests.append(
-                RecordedRequest(request.method, request.url.path, dict(request.headers), body)
-            )
-            failure = self._failures.pop(0) if self._failures else None
-            script = Script(**vars(self._script))
-            drop, self._drop_after = self._drop_after, None
-        if failure is not None:
-            return JSONResponse(failure[1], failure[0])
+    def _unauthorized(self, request: Request) -> Response | None:
         # The API reference documents x-api-key; the official Python SDK 2.x sends the key as
         # a bearer token instead. Both name the same key.
         keys = {request.headers.get("x-api-key"), request.headers.get("authorization")}
-        if self.api_key not in keys and f"Bearer {self.api_key}" not in keys:
-            return JSONResponse(error_body(401, "invalid x-api-key"), 401)
+        if self.api_key in keys or f"Bearer {self.api_key}" in keys:
+            return None
+        return self.error_response(401, "invalid x-api-key")
+
+    def _problem(self, request: Request, body: dict[str, Any]) -> str | None:
         if not request.headers.get("anthropic-version"):
-            return JSONResponse(error_body(400, "anthropic-version: header is required"), 400)
-        if not isinstance(body, dict) or not body.get("max_tokens") or not body.get("messages"):
-            return JSONResponse(error_body(400, "max_tokens and messages are required"), 400)
-        message = _message(body, script)
+            return "anthropic-version: header is required"
+        return anthropic_problem(body)
+
+    async def _messages(self, request: Request) -> Response:
+        body, early = await self._prologue(request)
+        if early is not None:
+            return early
+        message = _message(body, self._scripted())
         if not body.get("stream"):
             return JSONResponse(message)
-        return StreamingResponse(_events(message, drop), media_type="text/event-stream")
+        events = [encode(event) for event in stream_events(message)]
+        return self._streaming(events, "text/event-stream")
 
 
 def _message(body: dict[str, Any], script: Script) -> dict[str, Any]:
@@ -251,10 +174,3 @@ def stream_events(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 def encode(event: dict[str, Any]) -> str:
     return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
-
-
-async def _events(message: dict[str, Any], drop: int | None) -> AsyncIterator[str]:
-    for sent, event in enumerate(stream_events(message)):
-        if drop is not None and sent == drop:
-            raise _Dropped("fake Anthropic dropped the stream")
-        yield encode(event)

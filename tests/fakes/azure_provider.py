@@ -1,38 +1,40 @@
 """A fake Azure OpenAI resource: OpenAI's wire format at Azure's deployment URLs.
 
 `POST /openai/deployments/{deployment}/chat/completions?api-version=...` (and `/completions`),
-keyed by an `api-key` header; everything else (replies, faults, recording) is the OpenAI fake's.
+keyed by an `api-key` header; everything else (replies, faults, recording, the check of the
+body against the OpenAI SDK's types) is the OpenAI fake's.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from tests.fakes.openai_provider import FakeOpenAIProvider, error_body
 
 
 class FakeAzureOpenAI(FakeOpenAIProvider):
-    def __init__(self, api_key: str = "azure-fake-key") -> None:
-        super().__init__(api_key=api_key)
-        deployment = "/openai/deployments/{deployment}"
-        self.app = Starlette(
-            routes=[
-                Route(f"{deployment}/chat/completions", self._azure(chat=True), methods=["POST"]),
-                Route(f"{deployment}/completions", self._azure(chat=False), methods=["POST"]),
-            ]
-        )
+    name = "fake-azure"
+    default_api_key = "azure-fake-key"
+    base_path = ""
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def routes(self) -> list[BaseRoute]:
+        deployment = "/openai/deployments/{deployment}"
+        return [
+            Route(f"{deployment}/chat/completions", self._azure(chat=True), methods=["POST"]),
+            Route(f"{deployment}/completions", self._azure(chat=False), methods=["POST"]),
+        ]
 
     def _authorized(self, request: Request) -> bool:
         return request.headers.get("api-key") == self.api_key
+
+    def _problem(self, request: Request, body: dict[str, Any]) -> str | None:
+        # The deployment in the URL names the model; a `model` in the body is ignored.
+        return super()._problem(request, {"model": request.path_params["deployment"], **body})
 
     def _azure(self, chat: bool):  # type: ignore[no-untyped-def]
         complete = partial(self._complete, chat=chat)

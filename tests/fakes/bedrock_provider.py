@@ -17,24 +17,27 @@ from __future__ import annotations
 
 import json
 import struct
-import threading
-import uuid
 import zlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from tests.fakes.anthropic_provider import _Dropped
-from tests.fakes.gateway import ServerThread
-from tests.fakes.openai_provider import RecordedRequest, split_reply
+from tests.fakes.base import FakeProvider, Script
+from tests.fakes.checks import bedrock_problem
+from tests.fakes.openai_provider import split_reply
 
 DEFAULT_API_KEY = "bedrock-api-key-fake"
 EVENT_STREAM = "application/vnd.amazon.eventstream"
+ERROR_TYPES = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    429: "ThrottlingException",
+    500: "InternalServerException",
+    503: "ServiceUnavailableException",
+}
 
 # ---------------------------------------------------------------- event stream encoding
 
@@ -86,20 +89,10 @@ def default_reply(messages: list[Any]) -> str:
     return f"Hello from Bedrock: {len(user_text(messages).split())} words"
 
 
-@dataclass
-class Script:
-    """What the next answers hold besides text; `usage` adds to the counted tokens."""
-
-    text: str | None = None
-    reasoning: str | None = None
-    tool: tuple[str, str, dict[str, Any]] | None = None  # (id, name, input)
-    usage: dict[str, int] = field(default_factory=dict)
-
-
 def converse_response(body: dict[str, Any], script: Script) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
-    if script.reasoning is not None:
-        reasoning = {"reasoningText": {"text": script.reasoning, "signature": "sig-fake"}}
+    if script.thinking is not None:
+        reasoning = {"reasoningText": {"text": script.thinking, "signature": "sig-fake"}}
         content.append({"reasoningContent": reasoning})
     text = script.text if script.text is not None else default_reply(body["messages"])
     if text:
@@ -154,129 +147,69 @@ def stream_events(response: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 # ---------------------------------------------------------------- the server
 
 
-class FakeBedrockProvider:
-    def __init__(self, api_key: str = DEFAULT_API_KEY) -> None:
-        self.api_key = api_key
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._script = Script()
-        self._failures: list[tuple[int, str]] = []
-        self._drop_after: int | None = None
-        self._exception: tuple[str, int] | None = None
-        app = Starlette(
-            routes=[
-                Route("/model/{model_id:path}/converse", self._converse, methods=["POST"]),
-                Route("/model/{model_id:path}/converse-stream", self._stream, methods=["POST"]),
-            ]
-        )
-        self._server = ServerThread(app, name="fake-bedrock")
+class FakeBedrockProvider(FakeProvider):
+    name = "fake-bedrock"
+    default_api_key = DEFAULT_API_KEY
+    tool_id_prefix = "tooluse_"
 
-    # ---- lifecycle -------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        return self._server.url
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/model/{model_id:path}/converse", self._converse, methods=["POST"]),
+            Route("/model/{model_id:path}/converse-stream", self._stream, methods=["POST"]),
+        ]
 
-    def __enter__(self) -> Self:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
+    def error_response(self, status: int, message: str | None = None) -> Response:
+        error_type = ERROR_TYPES.get(status, "InternalServerException")
+        return _error(status, error_type, message or f"Fake Bedrock {error_type}")
 
     # ---- test-side controls ----------------------------------------------------------------
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._script = Script()
-            self._failures.clear()
-            self._drop_after = None
-            self._exception = None
-
-    def reply(self, text: str | None) -> None:
-        with self._lock:
-            self._script.text = text
-
     def reason(self, text: str | None) -> None:
-        with self._lock:
-            self._script.reasoning = text
-
-    def tool_use(self, name: str, tool_input: dict[str, Any], tool_id: str = "") -> None:
-        with self._lock:
-            self._script.tool = (tool_id or f"tooluse_{uuid.uuid4().hex[:22]}", name, tool_input)
+        self.think(text)
 
     def cache(self, read: int = 0, written: int = 0) -> None:
         with self._lock:
             self._script.usage = {"cacheReadInputTokens": read, "cacheWriteInputTokens": written}
 
-    def fail(
+    def fail(  # type: ignore[override]
         self, status: int = 429, error_type: str = "ThrottlingException", times: int = 1
     ) -> None:
-        with self._lock:
-            self._failures += [(status, error_type)] * times
+        body = {"message": f"Fake Bedrock {error_type}"}
+        super().fail(status, body, {"x-amzn-errortype": error_type}, times)
 
     def stream_exception(self, kind: str = "throttlingException", after_events: int = 2) -> None:
-        with self._lock:
-            self._exception = (kind, after_events)
+        self._set("exception", 1, exception=kind, after=after_events)
 
     def drop_stream(self, after_events: int = 3) -> None:
-        with self._lock:
-            self._drop_after = after_events
+        self._drop(after_events)
 
     # ---- HTTP side -------------------------------------------------------------------------
+    def _unauthorized(self, request: Request) -> Response | None:
+        if request.headers.get("authorization") == f"Bearer {self.api_key}":
+            return None
+        return _error(403, "AccessDeniedException", "Authentication failed")
+
+    def _problem(self, request: Request, body: dict[str, Any]) -> str | None:
+        streams = request.url.path.endswith("/converse-stream")
+        model_id = request.path_params["model_id"]
+        return bedrock_problem("ConverseStream" if streams else "Converse", model_id, body)
+
     async def _converse(self, request: Request) -> Response:
-        answer = await self._answer(request)
-        if isinstance(answer, Response):
-            return answer
-        return JSONResponse(converse_response(answer[0], answer[1]))
+        body, early = await self._prologue(request)
+        if early is not None:
+            return early
+        return JSONResponse(converse_response(body, self._scripted()))
 
     async def _stream(self, request: Request) -> Response:
-        answer = await self._answer(request)
-        if isinstance(answer, Response):
-            return answer
-        body, script, drop, exception = answer
-        events = stream_events(converse_response(body, script))
-        return StreamingResponse(_frames(events, drop, exception), media_type=EVENT_STREAM)
-
-    async def _answer(
-        self, request: Request
-    ) -> Response | tuple[dict[str, Any], Script, int | None, tuple[str, int] | None]:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            body = None
-        with self._lock:
-            self._requests.append(
-                RecordedRequest(request.method, request.url.path, dict(request.headers), body)
-            )
-            failure = self._failures.pop(0) if self._failures else None
-            script = Script(**vars(self._script))
-            drop, self._drop_after = self._drop_after, None
-            exception, self._exception = self._exception, None
-        if failure is not None:
-            return _error(failure[0], failure[1], f"Fake Bedrock {failure[1]}")
-        if request.headers.get("authorization") != f"Bearer {self.api_key}":
-            return _error(403, "AccessDeniedException", "Authentication failed")
-        if not isinstance(body, dict) or not body.get("messages"):
-            return _error(400, "ValidationException", "messages: required")
-        return body, script, drop, exception
+        body, early = await self._prologue(request)
+        if early is not None:
+            return early
+        events = stream_events(converse_response(body, self._scripted()))
+        frames = [encode_event(kind, payload) for kind, payload in events]
+        if exception := self._take("exception"):
+            kind, cut = exception["exception"], exception["after"]
+            frames[cut:] = [encode_exception(kind, f"Fake Bedrock {kind}")]
+        return self._streaming(frames, EVENT_STREAM)
 
 
 def _error(status: int, error_type: str, message: str) -> Response:
     return JSONResponse({"message": message}, status, headers={"x-amzn-errortype": error_type})
-
-
-async def _frames(
-    events: list[tuple[str, dict[str, Any]]], drop: int | None, exception: tuple[str, int] | None
-) -> AsyncIterator[bytes]:
-    for sent, (kind, payload) in enumerate(events):
-        if drop is not None and sent == drop:
-            raise _Dropped("fake Bedrock dropped the stream")
-        if exception is not None and sent == exception[1]:
-            yield encode_exception(exception[0], f"Fake Bedrock {exception[0]}")
-            return
-        yield encode_event(kind, payload)

@@ -10,66 +10,27 @@ Usage::
         fake.drop_stream(after_chunks=1)
         assert fake.requests[-1].body["contents"][0]["role"] == "user"
 
-Wire format as Google serves it: `x-goog-api-key` (or `?key=`) required, camelCase JSON,
-unknown fields refused with 400 INVALID_ARGUMENT, `alt=sse` streams as `data: {...}\\r\\n\\r\\n`
-events and, without it, one JSON array written item by item.
+Wire format as Google serves it: `x-goog-api-key` (or `?key=`) required, bodies checked
+against `google.genai.types` (unknown fields refused with 400 INVALID_ARGUMENT), `alt=sse`
+streams as `data: {...}\\r\\n\\r\\n` events and, without it, one JSON array written item
+by item.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import AsyncIterator
-from typing import Any, Self
+from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from tests.fakes.gateway import ServerThread
-from tests.fakes.openai_provider import RecordedRequest, _DroppedStream, count_words
+from tests.fakes.base import FakeProvider, Script
+from tests.fakes.checks import gemini_problem
+from tests.fakes.openai_provider import count_words
 
 DEFAULT_API_KEY = "gemini-fake-key"
 
-_TOP_LEVEL = {
-    "contents",
-    "systemInstruction",
-    "tools",
-    "toolConfig",
-    "generationConfig",
-    "safetySettings",
-    "cachedContent",
-}
-_GENERATION_CONFIG = {
-    "stopSequences",
-    "responseMimeType",
-    "responseSchema",
-    "responseJsonSchema",
-    "responseModalities",
-    "candidateCount",
-    "maxOutputTokens",
-    "temperature",
-    "topP",
-    "topK",
-    "seed",
-    "presencePenalty",
-    "frequencyPenalty",
-    "responseLogprobs",
-    "logprobs",
-    "thinkingConfig",
-}
-_PART = {
-    "text",
-    "inlineData",
-    "fileData",
-    "functionCall",
-    "functionResponse",
-    "thought",
-    "thoughtSignature",
-}
-_SCHEMA_REJECTED = {"additionalProperties", "$schema", "$ref", "$defs"}
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     403: "PERMISSION_DENIED",
@@ -120,183 +81,91 @@ def prompt_tokens(body: dict[str, Any]) -> int:
     return len(contents) + sum(count_words(t) for t in text_of(contents + system))
 
 
-class FakeGeminiProvider:
-    def __init__(self, api_key: str = DEFAULT_API_KEY) -> None:
-        self.api_key = api_key
-        self.disconnects = 0
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._plan: dict[str, Any] = {}
-        self.app = Starlette(
-            routes=[Route("/v1beta/models/{call}", self._handle, methods=["POST"])]
-        )
-        self._server = ServerThread(self.app, name="fake-gemini")
+class FakeGeminiProvider(FakeProvider):
+    name = "fake-gemini"
+    default_api_key = DEFAULT_API_KEY
 
-    # ---- lifecycle -------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        return self._server.url
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/v1beta/models/{call}", self._handle, methods=["POST"])]
 
-    def __enter__(self) -> Self:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
+    def error_response(self, status: int, message: str | None = None) -> Response:
+        return JSONResponse(google_error(status, message), status)
 
     # ---- test-side controls ----------------------------------------------------------------
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._plan.clear()
-            self.disconnects = 0
-
-    def reply(self, text: str) -> None:
-        self._set(reply=text)
-
-    def think(self, thought: str) -> None:
-        self._set(thought=thought)
-
     def cached(self, tokens: int) -> None:
-        self._set(cached=tokens)
+        self.count(cachedContentTokenCount=tokens)
 
     def call_function(self, name: str, args: dict[str, Any]) -> None:
         """The next answer is a call of `name` (then back to text)."""
-        self._set(function_call={"name": name, "args": args})
+        self.tool_use(name, args)
 
-    def fail(self, status: int, times: int = 1, message: str | None = None) -> None:
-        self._set(fail={"status": status, "times": times, "message": message})
+    def fail(  # type: ignore[override]
+        self, status: int, times: int = 1, message: str | None = None
+    ) -> None:
+        super().fail(status, google_error(status, message), times=times)
 
     def drop_stream(self, after_chunks: int = 1) -> None:
-        self._set(drop=after_chunks)
-
-    def _set(self, **plan: Any) -> None:
-        with self._lock:
-            self._plan.update(plan)
-
-    def _take_failure(self) -> dict[str, Any] | None:
-        with self._lock:
-            fail = self._plan.get("fail")
-            if fail is None:
-                return None
-            fail["times"] -= 1
-            if fail["times"] <= 0:
-                del self._plan["fail"]
-            return dict(fail)
+        self._drop(after_chunks)
 
     # ---- HTTP side -------------------------------------------------------------------------
-    async def _handle(self, request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        record = RecordedRequest("POST", request.url.path, dict(request.headers), body)
-        with self._lock:
-            self._requests.append(record)
+    def _unauthorized(self, request: Request) -> Response | None:
         key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
+        if key == self.api_key:
+            return None
         if not key:
             message = (
                 "Method doesn't allow unregistered callers (callers without established "
                 "identity). Please use API Key or other form of API consumer identity to call "
                 "this API."
             )
-            return JSONResponse(google_error(403, message), 403)
-        if key != self.api_key:
-            error = google_error(400, "API key not valid. Please pass a valid API key.")
-            error["error"]["details"] = [
-                {
-                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                    "reason": "API_KEY_INVALID",
-                    "domain": "googleapis.com",
-                    "metadata": {"service": "generativelanguage.googleapis.com"},
-                }
-            ]
-            return JSONResponse(error, 400)
+            return self.error_response(403, message)
+        error = google_error(400, "API key not valid. Please pass a valid API key.")
+        error["error"]["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }
+        ]
+        return JSONResponse(error, 400)
+
+    def _problem(self, request: Request, body: dict[str, Any]) -> str | None:
+        return gemini_problem(body)
+
+    async def _handle(self, request: Request) -> Response:
+        body, early = await self._prologue(request)
+        if early is not None:
+            return early
         model, _, method = request.path_params["call"].partition(":")
         if method not in ("generateContent", "streamGenerateContent"):
-            return JSONResponse(google_error(404, f"Method {method!r} not found."), 404)
-        if problem := _invalid(body):
-            return JSONResponse(google_error(400, problem), 400)
-        if fail := self._take_failure():
-            return JSONResponse(google_error(fail["status"], fail["message"]), fail["status"])
+            return self.error_response(404, f"Method {method!r} not found.")
+        script = self._scripted()
         with self._lock:
-            plan = dict(self._plan)
-            self._plan.pop("function_call", None)
-        responses = _responses(body, model, plan, streaming=method != "generateContent")
+            self._script.tool = None  # a function call answers once
+        responses = _responses(body, model, script, streaming=method != "generateContent")
         if method == "generateContent":
             return JSONResponse(responses[0])
         sse = request.query_params.get("alt") == "sse"
-        media = "text/event-stream" if sse else "application/json"
-        return StreamingResponse(self._stream(responses, sse, plan.get("drop")), media_type=media)
-
-    async def _stream(
-        self, responses: list[dict[str, Any]], sse: bool, drop: int | None
-    ) -> AsyncIterator[bytes]:
-        finished = False
-        try:
-            for sent, response in enumerate(responses):
-                if drop is not None and sent == drop:
-                    finished = True
-                    raise _DroppedStream("fake Gemini dropped the stream (drop_stream)")
-                data = json.dumps(response)
-                if sse:
-                    yield f"data: {data}\r\n\r\n".encode()
-                else:
-                    yield (("[" if sent == 0 else "\n,\r\n") + data).encode()
-                await asyncio.sleep(0)
-            if not sse:
-                yield b"\n]"
-            finished = True
-        finally:
-            if not finished:
-                with self._lock:
-                    self.disconnects += 1
+        media_type = "text/event-stream" if sse else "application/json"
+        return self._streaming(_framed(responses, sse), media_type)
 
 
-def _invalid(body: Any) -> str | None:
-    """What Google would refuse in this body, in its words; None when it is fine."""
-    if not isinstance(body, dict):
-        return "Invalid JSON payload received."
-    for name in set(body) - _TOP_LEVEL:
-        return f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.'
-    contents = body.get("contents")
-    if not isinstance(contents, list) or not contents:
-        return "* GenerateContentRequest.contents: contents is not specified"
-    for i, content in enumerate(contents):
-        if content.get("role") not in ("user", "model") or not content.get("parts"):
-            return f"* GenerateContentRequest.contents[{i}]: bad role or empty parts"
-        for part in content["parts"]:
-            if unknown := set(part) - _PART:
-                return f'Invalid JSON payload received. Unknown name "{unknown.pop()}"'
-    for name in set(body.get("generationConfig") or {}) - _GENERATION_CONFIG:
-        return f"Invalid JSON payload received. Unknown name \"{name}\" at 'generation_config'"
-    for tool in body.get("tools") or ():
-        for declaration in tool.get("functionDeclarations") or ():
-            if _mentions(declaration.get("parameters"), _SCHEMA_REJECTED):
-                return 'Invalid JSON payload received. Unknown name "additionalProperties"'
-    return None
-
-
-def _mentions(schema: Any, keys: set[str]) -> bool:
-    if isinstance(schema, dict):
-        return bool(keys & set(schema)) or any(_mentions(v, keys) for v in schema.values())
-    if isinstance(schema, list):
-        return any(_mentions(v, keys) for v in schema)
-    return False
+def _framed(responses: list[dict[str, Any]], sse: bool) -> list[bytes]:
+    """Server-sent events, or (without `alt=sse`) one JSON array written item by item."""
+    if sse:
+        return [f"data: {json.dumps(response)}\r\n\r\n".encode() for response in responses]
+    items = [("[" if n == 0 else "\n,\r\n") + json.dumps(r) for n, r in enumerate(responses)]
+    return [item.encode() for item in items] + [b"\n]"]
 
 
 def _responses(
-    body: dict[str, Any], model: str, plan: dict[str, Any], streaming: bool
+    body: dict[str, Any], model: str, script: Script, streaming: bool
 ) -> list[dict[str, Any]]:
     """The answer as GenerateContentResponses: one whole, or one per streamed slice."""
-    call, thought = plan.get("function_call"), plan.get("thought")
-    text = plan.get("reply") or default_reply(body["contents"])
+    call = {"name": script.tool[1], "args": script.tool[2]} if script.tool else None
+    thought = script.thinking
+    text = script.text or default_reply(body["contents"])
     slices: list[list[dict[str, Any]]] = []
     if thought:
         slices.append([{"text": thought, "thought": True}])
@@ -317,8 +186,7 @@ def _responses(
     }
     if thought:
         usage["thoughtsTokenCount"] = count_words(thought)
-    if plan.get("cached"):
-        usage["cachedContentTokenCount"] = plan["cached"]
+    usage.update(script.usage)
     usage["totalTokenCount"] = (
         prompt + usage["candidatesTokenCount"] + usage.get("thoughtsTokenCount", 0)
     )

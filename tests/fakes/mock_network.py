@@ -79,3 +79,40 @@ class HandlerBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         return None
+
+
+class _Trickle(httpcore.AsyncNetworkStream):
+    """Hands the reply over `size` bytes at a time: events, lines and UTF-8 split anywhere."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream, size: int) -> None:
+        self._inner, self._size = inner, size
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(min(max_bytes, self._size), timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        self._inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        return None
+
+
+class TrickleBackend(HandlerBackend):
+    """`HandlerBackend` whose replies arrive at most `size` bytes per read, for the readers of
+    streamed bodies to meet every awkward boundary."""
+
+    def __init__(self, handler: Handler, size: int) -> None:
+        super().__init__(handler)
+        self._size = size
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _Trickle(await super().connect_tcp(*args, **kwargs), self._size)

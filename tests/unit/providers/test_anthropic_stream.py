@@ -7,7 +7,6 @@ import asyncio
 import json
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
@@ -16,7 +15,7 @@ from onerouter.providers.base import UpstreamError
 from onerouter.providers.http import Upstream
 from onerouter.requests import CompletionRequest, GatewayRequest
 from tests.fakes.anthropic_provider import encode, stream_events
-from tests.fakes.mock_network import HandlerBackend
+from tests.fakes.mock_network import HandlerBackend, TrickleBackend
 from tests.unit.providers.test_anthropic import TARGET, chat
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
@@ -148,44 +147,6 @@ def test_error_event_is_an_upstream_error(kind: str, status: int) -> None:
 
 
 # ------------------------------------------------------------ the adapter on a trickling network
-
-
-class _Trickle(httpcore.AsyncNetworkStream):
-    """Hands the reply over `size` bytes at a time: events, lines and UTF-8 split anywhere."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream, size: int) -> None:
-        self._inner = inner
-        self._size = size
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await self._inner.write(buffer, timeout)
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        return await self._inner.read(min(max_bytes, self._size), timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's signature)
-    ) -> httpcore.AsyncNetworkStream:
-        self._inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        return None
-
-
-class TrickleBackend(HandlerBackend):
-    def __init__(self, handler: Any, size: int) -> None:
-        super().__init__(handler)
-        self._size = size
-
-    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        return _Trickle(await super().connect_tcp(*args, **kwargs), self._size)
 
 
 def run_stream(body: bytes, size: int, seen: list[httpx.Request]) -> list[dict[str, Any]]:

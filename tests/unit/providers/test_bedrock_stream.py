@@ -25,7 +25,7 @@ from tests.fakes.bedrock_provider import (
     encode_exception,
     encode_frame,
 )
-from tests.unit.providers.test_anthropic_stream import TrickleBackend
+from tests.fakes.mock_network import TrickleBackend
 from tests.unit.providers.test_bedrock import TARGET, chat
 
 USAGE = {"inputTokens": 12, "outputTokens": 9, "totalTokens": 51, "cacheReadInputTokens": 30}

@@ -7,7 +7,6 @@ import asyncio
 import json
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
@@ -16,56 +15,10 @@ from onerouter.providers.gemini import GeminiAdapter, parse_json_array_stream
 from onerouter.providers.gemini.stream import JsonArrayStream
 from onerouter.providers.http import Upstream
 from onerouter.requests import CompletionRequest, GatewayRequest
-from tests.fakes.mock_network import Handler, HandlerBackend
+from tests.fakes.mock_network import Handler, TrickleBackend
 from tests.unit.providers.google import TARGET, chat
 
 MESSAGES = [{"role": "user", "content": "Hello"}]
-
-
-# httpcore's network interface names its parameter `timeout` (hence the ASYNC109 waivers).
-class _Trickle(httpcore.AsyncNetworkStream):
-    """Hands the reply over at most `size` bytes per read."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream, size: int) -> None:
-        self._inner, self._size = inner, size
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await self._inner.write(buffer, timeout)
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        return await self._inner.read(min(max_bytes, self._size), timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> httpcore.AsyncNetworkStream:
-        self._inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        return None
-
-
-class TrickleBackend(HandlerBackend):
-    def __init__(self, handler: Handler, size: int) -> None:
-        super().__init__(handler)
-        self._size = size
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        inner = await super().connect_tcp(host, port, timeout, local_address, socket_options)
-        return _Trickle(inner, self._size)
 
 
 def run(handler: Handler, call: str, request: GatewayRequest, size: int = 65536) -> Any:

@@ -11,6 +11,7 @@ from ..base import Target
 
 DEFAULT_MAX_TOKENS = 4096
 MIN_THINKING_BUDGET = 1024
+MIN_THINKING_TOP_P = 0.95
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768}
 # The forced tool that carries `response_format` JSON; its input comes back as the content.
 JSON_TOOL = "json_output"
@@ -102,6 +103,8 @@ def add_thinking(body: dict[str, Any], request: GatewayRequest, target: Target) 
     # Anthropic refuses sampling changes and forced tools while thinking.
     body.pop("temperature", None)
     body.pop("top_k", None)
+    if "top_p" in body:  # while thinking, top_p may only be 0.95 to 1
+        body["top_p"] = max(body["top_p"], MIN_THINKING_TOP_P)
     if body.get("tool_choice", {}).get("type") in ("any", "tool"):
         body["tool_choice"] = {**body["tool_choice"], "type": "auto"}
         body["tool_choice"].pop("name", None)

@@ -68,15 +68,15 @@ def _text(text: str, part: dict[str, Any] | None = None) -> Block:
 
 def _text_blocks(content: Any, where: str, model: str) -> list[Block]:
     """Content that may only be text (system prompts, assistant turns, tool results)."""
-    if content is None or content == "":
-        return []
+    if content is None or (isinstance(content, str) and not content.strip()):
+        return []  # Anthropic refuses text blocks of only whitespace
     if isinstance(content, str):
         return [_text(content)]
     blocks = []
     for j, part in enumerate(content):
         if part.get("type") in ("text", "refusal"):
             text = part.get("text", part.get("refusal"))
-            if text:
+            if text and text.strip():
                 blocks.append(_text(text, part))
         else:
             raise unsupported(part, f"{where}.content[{j}]", model)
@@ -90,7 +90,7 @@ def _user_blocks(content: Any, where: str, model: str) -> list[Block]:
     for j, part in enumerate(content):
         kind = part.get("type")
         if kind == "text":
-            block = _text(part["text"]) if part.get("text") else None
+            block = _text(part["text"]) if (part.get("text") or "").strip() else None
         elif kind == "image_url":
             block = _image(part, f"{where}.content[{j}]", model)
         elif kind == "file":

@@ -7,7 +7,7 @@ from typing import Any
 
 from ...errors import InvalidRequest
 from ...requests import ChatRequest, GatewayRequest
-from ..anthropic.params import JSON_TOOL, add_thinking
+from ..anthropic.params import JSON_TOOL, MIN_THINKING_TOP_P, add_thinking
 from ..base import Target
 
 Block = dict[str, Any]
@@ -37,6 +37,8 @@ def add_model_fields(body: dict[str, Any], request: GatewayRequest, target: Targ
         config["maxTokens"] = scratch["max_tokens"]
         config.pop("temperature", None)
         extra.pop("top_k", None)
+        if "topP" in config:
+            config["topP"] = max(config["topP"], MIN_THINKING_TOP_P)
         extra["thinking"] = scratch["thinking"]
         if "tool_choice" in scratch:
             body["toolConfig"]["toolChoice"] = {"auto": {}}

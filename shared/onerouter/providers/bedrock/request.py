@@ -66,15 +66,15 @@ def _with_cache_point(block: Block, part: dict[str, Any]) -> list[Block]:
 
 def _text_blocks(content: Any, where: str, model: str) -> list[Block]:
     """Content that may only be text (system prompts, assistant turns, tool results)."""
-    if content is None or content == "":
-        return []
+    if content is None or (isinstance(content, str) and not content.strip()):
+        return []  # Converse refuses text blocks of only whitespace
     if isinstance(content, str):
         return [{"text": content}]
     blocks: list[Block] = []
     for j, part in enumerate(content):
         if part.get("type") in ("text", "refusal"):
             text = part.get("text", part.get("refusal"))
-            if text:
+            if text and text.strip():
                 blocks += _with_cache_point({"text": text}, part)
         else:
             raise unsupported(part, f"{where}.content[{j}]", model)
@@ -89,7 +89,7 @@ def _user_blocks(content: Any, where: str, model: str) -> list[Block]:
         here = f"{where}.content[{j}]"
         kind = part.get("type")
         if kind == "text":
-            if not part.get("text"):
+            if not (part.get("text") or "").strip():
                 continue
             block: Block = {"text": part["text"]}
         elif kind == "image_url":

@@ -124,7 +124,8 @@ def _texts(message: Message, i: int, model_id: str) -> list[str]:
     for j, part in enumerate(content):
         if part.type != "text":
             raise _unsupported(i, j, part.type, model_id, f"in a {message.role} message")
-        texts.append(str((part.model_extra or {}).get("text", "")))
+        if text := str((part.model_extra or {}).get("text", "")):
+            texts.append(text)  # Gemini refuses an empty text part
     return texts
 
 
@@ -138,7 +139,8 @@ def _user_parts(message: Message, i: int, model_id: str) -> list[dict[str, Any]]
     for j, part in enumerate(content):
         extra = part.model_extra or {}
         if part.type == "text":
-            parts.append({"text": str(extra.get("text", ""))})
+            if text := str(extra.get("text", "")):
+                parts.append({"text": text})
         elif part.type == "image_url":
             url = _field(extra, "image_url", "url", i, j)
             parts.append(_media_part(url, "image/jpeg", i, j))

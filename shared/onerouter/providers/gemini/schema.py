@@ -31,6 +31,20 @@ _SCHEMA_KEYS_DROPPED = frozenset(
         "not",
         "contentEncoding",
         "contentMediaType",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "uniqueItems",
+        "prefixItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "propertyNames",
+        "dependencies",
+        "readOnly",
+        "writeOnly",
+        "deprecated",
+        "$anchor",
     }
 )
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf")
@@ -57,6 +71,8 @@ def gemini_schema(schema: Any) -> Any:
                 out["type"] = kinds[0]
             if "null" in value:
                 out["nullable"] = True
+        elif key == "enum" and not all(isinstance(v, str) for v in value or ()):
+            continue  # Gemini's enum values are strings only
         else:
             out[key] = value
     return out
