@@ -241,11 +241,12 @@ def test_request_is_well_formed_or_refused_by_us(case: str, protocol: str) -> No
     assert problem_in(request, body) is None
 
 
-@pytest.mark.xfail(strict=True, reason="Converse wants a user turn first; sent as it is")
-def test_bedrock_conversation_opening_with_the_assistant() -> None:
+def test_bedrock_conversation_opening_with_the_assistant_gets_a_user_turn_first() -> None:
     translate, problem_in = PROTOCOLS["bedrock"]
     request, body = translate({"messages": [assistant("How can I help?"), user("hi")]})
     assert problem_in(request, body) is None
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+    assert body["messages"][1]["content"] == [{"text": "How can I help?"}]
 
 
 # ----------------------------------------------------- the fixes these checks led to, directly

@@ -26,6 +26,7 @@ Block = dict[str, Any]
 
 IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
 CACHE_POINT: Block = {"cachePoint": {"type": "default"}}
+OPENING = "."
 
 
 def to_provider_request(request: GatewayRequest, target: Target) -> dict[str, Any]:
@@ -37,6 +38,10 @@ def to_provider_request(request: GatewayRequest, target: Target) -> dict[str, An
         turns = [("user", [{"text": _prompt(request.raw.get("prompt"), model)}])]
     else:
         system, turns = split_conversation(request.raw.get("messages") or [], model, _BUILD)
+        if turns and turns[0][0] == "assistant":
+            # Converse refuses a conversation that opens with the assistant (a greeting, say);
+            # OpenAI's format allows it. The smallest user turn before it keeps its meaning.
+            turns.insert(0, ("user", [{"text": OPENING}]))
     config: dict[str, Any] = {"maxTokens": max_tokens(request, target)}
     if params.temperature is not None:
         config["temperature"] = min(max(params.temperature, 0.0), 1.0)
