@@ -69,10 +69,11 @@ done
 [ -x "$build_dir/CompletionsFunction/run.sh" ] || fail "CompletionsFunction/run.sh missing or not executable"
 [ -f "$build_dir/CompletionsFunction/app.py" ] || fail "CompletionsFunction/app.py missing"
 [ -f "$build_dir/ApiFunction/app.py" ] || fail "ApiFunction/app.py missing"
+[ -f "$build_dir/UsageConsumerFunction/app.py" ] || fail "UsageConsumerFunction/app.py missing"
 
 # Both entry points import and build their app on the runtime's Python from the built layers
 # alone (as /opt/python would hold them), with no AWS: what a cold start does.
-for function in CompletionsFunction ApiFunction; do
+for function in CompletionsFunction ApiFunction UsageConsumerFunction; do
     (cd "$build_dir/$function" && env -i PATH="$PATH" PYENV_VERSION="${PYENV_VERSION:-}" \
         AWS_DEFAULT_REGION=us-east-1 PYTHONDONTWRITEBYTECODE=1 \
         PYTHONPATH=".:$build_dir/OneRouterLayer/python:$deps" \

@@ -32,6 +32,8 @@ class Tables:
     keys: str = "onerouter-keys"
     accounts: str = "onerouter-accounts"
     ledger: str = "onerouter-ledger"
+    usage: str = "onerouter-usage"
+    activity: str = "onerouter-activity"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class Settings:
                 keys=env.get("KEYS_TABLE") or defaults.keys,
                 accounts=env.get("ACCOUNTS_TABLE") or defaults.accounts,
                 ledger=env.get("LEDGER_TABLE") or defaults.ledger,
+                usage=env.get("USAGE_TABLE") or defaults.usage,
+                activity=env.get("ACTIVITY_TABLE") or defaults.activity,
             ),
             usage_queue_url=env.get("USAGE_QUEUE_URL") or None,
             auth_cache_ttl=_positive(env, "ONEROUTER_AUTH_CACHE_TTL", 5.0),

@@ -30,6 +30,8 @@ def test_environment_overrides() -> None:
         "KEYS_TABLE": "stack-keys",
         "ACCOUNTS_TABLE": "stack-accounts",
         "LEDGER_TABLE": "stack-ledger",
+        "USAGE_TABLE": "stack-usage",
+        "ACTIVITY_TABLE": "stack-activity",
         "USAGE_QUEUE_URL": "https://sqs.example/123/usage",
         "ONEROUTER_AUTH_CACHE_TTL": "0.5",
         "ONEROUTER_KEEPALIVE_INTERVAL": "2",
@@ -41,7 +43,9 @@ def test_environment_overrides() -> None:
 
     assert str(settings.catalog_path) == "/etc/onerouter/catalog.yaml"
     assert settings.admin_token == "admin-secret"
-    assert settings.tables == Tables("stack-keys", "stack-accounts", "stack-ledger")
+    assert settings.tables == Tables(
+        "stack-keys", "stack-accounts", "stack-ledger", "stack-usage", "stack-activity"
+    )
     assert settings.usage_queue_url == "https://sqs.example/123/usage"
     assert settings.auth_cache_ttl == 0.5
     assert settings.keepalive_interval == 2.0

@@ -13,7 +13,9 @@ import uvicorn
 from ..accounts.service import AccountService
 from ..api.app import create_app
 from ..settings import Settings
+from ..usage.consumer import make_handler
 from .aws import LocalAWS
+from .poller import PollerThread, QueuePoller
 
 DEV_ACCOUNT = "acct_dev"
 DEV_CREDITS = Decimal("10.00")
@@ -63,7 +65,18 @@ def run(host: str = "127.0.0.1", port: int = 8000, env_file: Path | None = None)
             f"  API key              {login.key}\n"
             f"  operator token       {settings.admin_token}\n"
             f"  written to           {env_file}\n"
+            f"  books                AWS_ENDPOINT_URL={aws.endpoint} onerouter ledger check"
+            f" --prefix {aws.prefix}\n"
             "Ctrl-C stops everything.",
             flush=True,
         )
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        with usage_consumer(settings):
+            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def usage_consumer(settings: Settings) -> PollerThread:
+    """The usage consumer, in process: a daemon thread feeding the usage queue's batches to the
+    same handler Lambda runs. A context manager: it stops when the runner does."""
+    if not settings.usage_queue_url:
+        raise RuntimeError("USAGE_QUEUE_URL is not set: the template names no usage queue")
+    return PollerThread(QueuePoller(settings.usage_queue_url, make_handler(settings)))

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
+from decimal import Decimal
 from typing import Any
 
 from .dynamo import Repository, from_item, to_item
 from .records import Account
+
+
+def _account(item: dict[str, Any]) -> Account:
+    values = from_item(item)
+    return Account(
+        account_id=values["account_id"],
+        balance=values["balance"],
+        total_credits=values["total_credits"],
+        created_at=values["created_at"],
+        data_collection=values.get("data_collection", "deny"),
+        total_usage=values.get("total_usage", Decimal(0)),
+    )
 
 
 class AccountsRepository(Repository):
@@ -15,16 +29,12 @@ class AccountsRepository(Repository):
             TableName=self.table, Key={"account_id": {"S": account_id}}, ConsistentRead=True
         )
         item = response.get("Item")
-        if not item:
-            return None
-        values = from_item(item)
-        return Account(
-            account_id=values["account_id"],
-            balance=values["balance"],
-            total_credits=values["total_credits"],
-            created_at=values["created_at"],
-            data_collection=values.get("data_collection", "deny"),
-        )
+        return _account(item) if item else None
+
+    def scan(self) -> Iterator[Account]:
+        """Every account: for audits, never the hot path."""
+        for item in self._all_items():
+            yield _account(item)
 
     def put_item(self, account: Account) -> dict[str, Any]:
         return self._put_new(asdict(account), "account_id")
@@ -38,5 +48,22 @@ class AccountsRepository(Repository):
                 "UpdateExpression": "ADD balance :amount, total_credits :amount",
                 "ConditionExpression": "attribute_exists(account_id)",
                 "ExpressionAttributeValues": to_item({":amount": amount}),
+            }
+        }
+
+    def debit_item(self, account_id: str, amount: Decimal) -> dict[str, Any]:
+        """The transaction item that takes `amount` (>= 0) of usage off an existing account.
+
+        The balance may go below zero: the requests were served already."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"account_id": {"S": account_id}},
+                "UpdateExpression": "ADD #balance :debit, #usage :amount",
+                "ConditionExpression": "attribute_exists(account_id)",
+                "ExpressionAttributeNames": {"#balance": "balance", "#usage": "total_usage"},
+                "ExpressionAttributeValues": to_item(
+                    {":debit": amount.copy_negate() if amount else Decimal(0), ":amount": amount}
+                ),
             }
         }

@@ -8,6 +8,7 @@ moto server locally and to DynamoDB on AWS. botocore directly, not boto3: boto3'
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -37,8 +38,12 @@ def serialize(value: Any) -> dict[str, Any]:
         return {"BOOL": value}
     if isinstance(value, str):
         return {"S": value}
-    if isinstance(value, int | Decimal):
+    if isinstance(value, int):
         return {"N": str(value)}
+    if isinstance(value, Decimal):
+        # Positional, never "1E-7": the same number to DynamoDB, and moto's ADD cannot parse
+        # exponents.
+        return {"N": format(value, "f")}
     if isinstance(value, bytes):
         return {"B": value}
     if isinstance(value, dict):
@@ -49,7 +54,7 @@ def serialize(value: Any) -> dict[str, Any]:
         if all(isinstance(v, str) for v in value):
             return {"SS": sorted(value)}
         if all(isinstance(v, int | Decimal) and not isinstance(v, bool) for v in value):
-            return {"NS": [str(v) for v in value]}
+            return {"NS": [serialize(v)["N"] for v in value]}
     raise TypeError(f"cannot store a {type(value).__name__} in DynamoDB")
 
 
@@ -96,6 +101,19 @@ class Repository:
     @property
     def dynamodb(self) -> Any:
         return self._dynamodb or client()
+
+    def _all_items(self, operation: str = "scan", **arguments: Any) -> Iterator[dict[str, Any]]:
+        """Every item a scan (or a query, given its conditions) finds, page by page, read
+        consistently: for audits and listings, never the hot path."""
+        call = getattr(self.dynamodb, operation)
+        arguments = {"TableName": self.table, "ConsistentRead": True, **arguments}
+        while True:
+            page = call(**arguments)
+            yield from page.get("Items", [])
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            arguments["ExclusiveStartKey"] = last
 
     def _put_new(self, values: dict[str, Any], key: str) -> dict[str, Any]:
         """The transaction item that writes `values`, refusing to overwrite an item."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from decimal import Decimal
 from typing import Any
 
-from .dynamo import Repository, from_item
+from .dynamo import Repository, from_item, to_item
 from .records import ApiKey
 
 
@@ -21,3 +22,16 @@ class KeysRepository(Repository):
     def create(self, key: ApiKey) -> None:
         put = self.put_item(key)["Put"]
         self.dynamodb.put_item(**put)
+
+    def add_usage_item(self, key_hash: str, amount: Decimal) -> dict[str, Any]:
+        """The transaction item that adds `amount` to an existing key's usage."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"key_hash": {"S": key_hash}},
+                "UpdateExpression": "ADD #usage :amount",
+                "ConditionExpression": "attribute_exists(key_hash)",
+                "ExpressionAttributeNames": {"#usage": "usage"},
+                "ExpressionAttributeValues": to_item({":amount": amount}),
+            }
+        }

@@ -6,13 +6,14 @@ changes nothing and a crash leaves no half-applied credit.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .accounts import AccountsRepository
-from .dynamo import Repository, cancellation_codes
+from .dynamo import Repository, cancellation_codes, from_item
 from .records import LedgerEntry
 
 
@@ -27,6 +28,20 @@ class LedgerRepository(Repository):
 
     def put_item(self, entry: LedgerEntry) -> dict[str, Any]:
         return self._put_new(asdict(entry), "entry_id")
+
+    def entries(self, account_id: str | None = None) -> Iterator[LedgerEntry]:
+        """One account's entries, or every account's (a scan: audits only)."""
+        items = (
+            self._all_items(
+                "query",
+                KeyConditionExpression="account_id = :account",
+                ExpressionAttributeValues={":account": {"S": account_id}},
+            )
+            if account_id is not None
+            else self._all_items()
+        )
+        for item in items:
+            yield LedgerEntry(**from_item(item))
 
     def credit(self, entry: LedgerEntry) -> bool:
         """Records `entry` and adds its amount to the balance; False if it was already recorded."""

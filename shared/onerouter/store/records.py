@@ -19,6 +19,8 @@ class Account:
     created_at: str
     # "allow": providers that may train on prompts may serve this account's requests.
     data_collection: str = "deny"
+    # What the usage consumer has debited so far (its ledger entries, as a positive sum).
+    total_usage: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +46,20 @@ class LedgerEntry:
     amount: Decimal
     created_at: str
     note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """One account's usage on one day, of one model at one provider, through one key."""
+
+    account_id: str
+    day: str  # YYYY-MM-DD (UTC)
+    model: str
+    provider: str
+    key_id: str
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: Decimal = Decimal(0)

@@ -66,7 +66,7 @@ def test_usage_queue_redrives_to_its_dead_letter_queue(template: Template) -> No
     dead = template.queues["UsageDeadLetterQueue"]
 
     assert usage.dead_letter_target == "UsageDeadLetterQueue"
-    assert usage.max_receive_count == 5
+    assert usage.max_receive_count == 10
     assert usage.attributes == {"VisibilityTimeout": "120"}
     assert dead.dead_letter_target is None
     assert dead.attributes == {"MessageRetentionPeriod": "1209600"}
@@ -78,6 +78,8 @@ def test_globals_environment_refers_to_the_resources(template: Template) -> None
     assert env["KEYS_TABLE"] == {"Ref": "KeysTable"}
     assert env["ACCOUNTS_TABLE"] == {"Ref": "AccountsTable"}
     assert env["LEDGER_TABLE"] == {"Ref": "LedgerTable"}
+    assert env["USAGE_TABLE"] == {"Ref": "UsageTable"}
+    assert env["ACTIVITY_TABLE"] == {"Ref": "ActivityTable"}
     assert env["USAGE_QUEUE_URL"] == {"Ref": "UsageQueue"}
     assert env["ONEROUTER_ADMIN_TOKEN"] == {"Ref": "AdminToken"}
     assert env["POWERTOOLS_SERVICE_NAME"] == "onerouter"
@@ -184,3 +186,20 @@ def test_find_template_looks_upwards_from_start(
     start.mkdir(parents=True)
 
     assert find_template(start) == tmp_path / "template.yaml"
+
+
+def test_usage_records_are_keyed_by_generation_alone(template: Template) -> None:
+    usage = template.tables["UsageTable"]
+
+    assert usage.key_schema == [{"AttributeName": "generation_id", "KeyType": "HASH"}]
+    # No index by account: it would make a busy account a hot partition (README).
+    assert usage.global_indexes == []
+
+
+def test_activity_is_per_account_and_row(template: Template) -> None:
+    activity = template.tables["ActivityTable"]
+
+    assert activity.key_schema == [
+        {"AttributeName": "account_id", "KeyType": "HASH"},
+        {"AttributeName": "row_key", "KeyType": "RANGE"},
+    ]
