@@ -19,7 +19,10 @@ import pytest
 
 from onerouter.accounts.service import NewAccount
 from onerouter.api.app import create_app
+from onerouter.billing.books import Books
+from onerouter.dev.poller import drain
 from onerouter.settings import Settings
+from onerouter.usage.consumer import make_handler
 from onerouter.usage.events import UsageEvent
 from tests.fakes.gateway import ServerThread
 from tests.fakes.openai_provider import FakeOpenAIProvider
@@ -277,7 +280,7 @@ def test_concurrent_requests_cannot_all_spend_one_small_balance(
     billing: ServerThread, fake: FakeOpenAIProvider, events: None
 ) -> None:
     """$0.01 covers four requests of up to 1,000 completion tokens ($0.002 each, and a few
-    hundred prompt tokens): of 40 sent at once, at most five may go through."""
+    hundred prompt tokens): of 200 sent at once, at most five may go through."""
     small = account_with(billing, "0.01")
     fake.stream_pause(0.3, after_chunks=1, times=None)  # keep them in flight together
 
@@ -295,8 +298,113 @@ def test_concurrent_requests_cannot_all_spend_one_small_balance(
     async def burst() -> list[int]:
         client = openai.AsyncOpenAI(base_url=f"{billing.url}/v1", api_key=small.key, max_retries=0)
         async with client:
-            return await asyncio.gather(*(one(client) for _ in range(40)))
+            return await asyncio.gather(*(one(client) for _ in range(200)))
 
     statuses = asyncio.run(burst())
     assert set(statuses) <= {200, 402}
     assert 1 <= statuses.count(200) <= 5
+
+    # The consumer books what was served: exactly, never below zero, and once.
+    assert book(billing) >= statuses.count(200)
+    (books,) = Books(billing.app.state.accounts.accounts, billing.app.state.accounts.ledger).check(
+        [small.account_id]
+    )
+    assert books.balances, books.describe()
+    credits = get(billing, small.key, "/credits")["data"]
+    assert Decimal(credits["balance"]) >= 0
+    assert Decimal(credits["balance"]) + Decimal(credits["total_usage"]) == Decimal("0.01")
+
+
+# ------------------------------------------------------------------------------ the books
+
+
+def book(server: ServerThread) -> int:
+    """Runs the usage consumer over everything on the queue, as the dev runner does."""
+    settings: Settings = server.app.state.settings
+    assert settings.usage_queue_url
+    return drain(settings.usage_queue_url, make_handler(settings))
+
+
+def get(server: ServerThread, key: str, path: str, **params: str) -> Any:
+    response = httpx.get(
+        f"{server.url}/api/v1{path}",
+        params=params,
+        headers={"authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_what_was_served_is_booked_and_can_be_read_back(
+    billing: ServerThread, fake: FakeOpenAIProvider, events: None
+) -> None:
+    payer = account_with(billing, "1")
+    client = client_for(billing, payer.key)
+    answers = [
+        client.chat.completions.create(model="test/solo", messages=canary_messages()[1])
+        for _ in range(3)
+    ]
+    costs = [
+        expected_cost(a.usage.prompt_tokens, a.usage.completion_tokens)  # type: ignore[union-attr]
+        for a in answers
+    ]
+    assert book(billing) == 3
+    assert book(billing) == 0  # nothing twice
+
+    record = get(billing, payer.key, "/generation", id=answers[0].id)["data"]
+    assert (record["id"], record["model"], record["provider"]) == (
+        answers[0].id,
+        "test/solo",
+        "primary",
+    )
+    assert Decimal(record["cost"]) == costs[0] and record["status"] == "ok"
+
+    credits = get(billing, payer.key, "/credits")["data"]
+    assert Decimal(credits["balance"]) == Decimal(1) - sum(costs)
+    assert Decimal(credits["total_usage"]) == sum(costs)
+    key = get(billing, payer.key, "/key")["data"]
+    assert Decimal(key["usage"]) == sum(costs) and key["limit"] is None
+
+    activity = get(billing, payer.key, "/activity")
+    (row,) = activity["data"]
+    assert (row["model"], row["provider"], row["key_id"], row["requests"]) == (
+        "test/solo",
+        "primary",
+        payer.key_id,
+        3,
+    )
+    assert Decimal(row["cost"]) == Decimal(activity["total_cost"]) == sum(costs)
+
+
+def test_a_generation_of_another_account_is_not_found(
+    billing: ServerThread, account: NewAccount, events: None
+) -> None:
+    other = account_with(billing, "1")
+    answer = client_for(billing, other.key).chat.completions.create(
+        model="test/solo", messages=canary_messages()[1]
+    )
+    book(billing)
+    response = httpx.get(
+        f"{billing.url}/api/v1/generation",
+        params={"id": answer.id},
+        headers={"authorization": f"Bearer {account.key}"},
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "generation_not_found"
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [({"from": "2026-13-01"}, "from"), ({"from": "2026-02-01", "to": "2026-01-01"}, "from")],
+)
+def test_activity_dates_are_checked(
+    billing: ServerThread, account: NewAccount, params: dict[str, str], param: str
+) -> None:
+    response = httpx.get(
+        f"{billing.url}/api/v1/activity",
+        params=params,
+        headers={"authorization": f"Bearer {account.key}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == param

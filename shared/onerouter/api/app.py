@@ -25,10 +25,11 @@ from ..settings import Settings
 from ..store.accounts import AccountsRepository
 from ..store.keys import KeysRepository
 from ..store.ledger import LedgerRepository
+from ..store.usage import ActivityRepository, UsageRepository
 from ..usage.producer import SqsUsageSink
 from .errors import HANDLERS
 from .pipeline import Pipeline
-from .routes import admin, completions, health, models
+from .routes import account, admin, completions, health, models
 
 
 def create_app(
@@ -59,7 +60,7 @@ def create_app(
     app = Starlette(
         routes=[
             Mount("/v1", routes=public),
-            Mount("/api/v1", routes=[*public, *admin.routes]),
+            Mount("/api/v1", routes=[*public, *account.routes, *admin.routes]),
             *health.routes,
         ],
         exception_handlers=HANDLERS,
@@ -69,6 +70,8 @@ def create_app(
     usage = SqsUsageSink(settings.usage_queue_url) if settings.usage_queue_url else None
     app.state.pipeline = Pipeline(authenticator, router, Dispatcher(adapters, router.health), usage)
     app.state.accounts = AccountService(accounts, keys, ledger)
+    app.state.usage_records = UsageRepository(settings.tables.usage)
+    app.state.activity = ActivityRepository(settings.tables.activity)
     app.state.upstream = upstream
     listing = models.listing(router)
     app.state.models_listing = listing
