@@ -1,9 +1,11 @@
 """The gateway in a process of its own.
 
-    python -m bench.gateway_server FAKE_BASE_URL FAKE_KEY [ANTHROPIC_BASE_URL ANTHROPIC_KEY]
+    python -m bench.gateway_server AWS_ENDPOINT QUEUE_URL FAKE_BASE_URL FAKE_KEY \
+        [ANTHROPIC_BASE_URL ANTHROPIC_KEY]
 
-Starts embedded AWS (moto server + the template's tables), writes a catalog with `bench/model`
-(only endpoint: the fake OpenAI provider) and, given the Anthropic fake's URL and key,
+Uses the AWS of bench.aws_server (a process of its own): the template's tables at
+AWS_ENDPOINT, and its SQS stand-in at QUEUE_URL for the usage events. Writes a catalog with
+`bench/model` (only endpoint: the fake OpenAI provider) and, given the Anthropic fake's URL and key,
 `bench/claude` (only endpoint: a `protocol: anthropic` provider, the fake Anthropic Messages
 API), builds the app, opens an account with $1000 and prints
 `{"port": N, "key": "...", "model": ..., "anthropic_model": ...}` on stdout; then serves with
@@ -86,11 +88,11 @@ def _exit(_signum: int, _frame: FrameType | None) -> None:
 
 
 def main(argv: list[str]) -> int:
-    fake_base_url, fake_key = argv[0], argv[1]
-    anthropic_base_url, anthropic_key = (argv[2], argv[3]) if len(argv) >= 4 else (None, None)
+    aws_endpoint, queue_url, fake_base_url, fake_key = argv[:4]
+    anthropic_base_url, anthropic_key = (argv[4], argv[5]) if len(argv) >= 6 else (None, None)
     exit_with_parent()
-    # Always our own moto server: never an endpoint (or real AWS) the shell happens to name.
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    # Always the bench's own moto server: never an endpoint (or real AWS) the shell names.
+    os.environ["AWS_ENDPOINT_URL"] = aws_endpoint
 
     from onerouter.api.app import create_app
     from onerouter.dev.aws import LocalAWS
@@ -106,6 +108,7 @@ def main(argv: list[str]) -> int:
         )
         env = dict(os.environ)
         env.update(ONEROUTER_CATALOG=str(catalog_path), **{FAKE_KEY_ENV: fake_key})
+        env["USAGE_QUEUE_URL"] = queue_url
         if anthropic_key is not None:
             env[ANTHROPIC_KEY_ENV] = anthropic_key
         app = create_app(Settings.from_env(env))

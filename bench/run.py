@@ -71,8 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ant_info = anthropic.announcement(timeout=30)
         # Only POST /v1/messages exists; a GET answers 405 (< 500), which means it is up.
         wait_ready(f"{ant_info['base_url']}/v1/messages")
+        aws = Child("bench.aws_server")
+        children.append(aws)
+        aws_info = aws.announcement(timeout=60)
         gateway = Child(
             "bench.gateway_server",
+            aws_info["endpoint"],
+            aws_info["queue_url"],
             fake_info["base_url"],
             fake_info["api_key"],
             ant_info["base_url"],

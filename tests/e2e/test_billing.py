@@ -24,6 +24,7 @@ from onerouter.dev.poller import drain
 from onerouter.settings import Settings
 from onerouter.usage.consumer import make_handler
 from onerouter.usage.events import UsageEvent
+from onerouter.usage.sqs import SqsSender
 from tests.fakes.gateway import ServerThread
 from tests.fakes.openai_provider import FakeOpenAIProvider
 
@@ -408,3 +409,24 @@ def test_activity_dates_are_checked(
     )
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
+
+
+def test_events_sent_together_reach_the_queue_in_batches(
+    sqs: Any, queue: str, events: None
+) -> None:
+    """Against the emulated SQS: SendMessageBatch through our own signed JSON calls."""
+    bodies = [f"message {i}" for i in range(25)]
+
+    async def go() -> None:
+        sender = SqsSender(queue)
+        await asyncio.gather(*(sender.send(body) for body in bodies))
+        await sender.aclose()
+
+    asyncio.run(go())
+    received: list[str] = []
+    while len(received) < 25:
+        reply = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in reply.get("Messages", []):
+            received.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(received) == sorted(bodies)

@@ -6,7 +6,7 @@ It travels as the JSON body of one SQS message. Money is a decimal string, never
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -51,10 +51,8 @@ class UsageEvent:
         return self.created_at[:10]
 
     def to_message(self) -> str:
-        values = asdict(self)
-        values["cost"] = usd_str(self.cost)
-        values["cost_details"] = {k: usd_str(v) for k, v in self.cost_details.items()}
-        return orjson.dumps(values).decode()
+        # orjson writes the dataclass itself; money, as exact decimal strings, by `_money`.
+        return orjson.dumps(self, default=_money).decode()
 
     @classmethod
     def from_message(cls, body: str | bytes) -> UsageEvent:
@@ -65,3 +63,9 @@ class UsageEvent:
         values["cost"] = Decimal(values["cost"])
         values["cost_details"] = {k: Decimal(v) for k, v in values["cost_details"].items()}
         return cls(**values)
+
+
+def _money(value: object) -> str:
+    if isinstance(value, Decimal):
+        return usd_str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

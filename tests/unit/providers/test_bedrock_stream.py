@@ -292,7 +292,7 @@ def test_credentials_are_found_and_refreshed_off_the_event_loop(
             threads.append(("find", threading.get_ident()))
             return Expiring()
 
-    monkeypatch.setattr("onerouter.providers.bedrock.adapter.get_session", Session)
+    monkeypatch.setattr("onerouter.aws_signing.get_session", Session)
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(

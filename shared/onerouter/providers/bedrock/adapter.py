@@ -9,18 +9,15 @@ is named but unset; a provider with no `api_key_env` at all is served with IAM s
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
-from typing import Any, cast
-from urllib.parse import quote, urlsplit
+from typing import Any
+from urllib.parse import quote
 
-import anyio
 import orjson
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.session import get_session
 
+from ... import aws_signing
+from ...aws_signing import NoCredentials, Signer
 from ...requests import GatewayRequest
 from ..anthropic.adapter import as_text_completion
 from ..base import Target, UpstreamError
@@ -30,7 +27,6 @@ from .response import from_provider_response
 from .stream import EventDecoder, StreamTranslator
 
 SERVICE = "bedrock"
-DEFAULT_REGION = "us-east-1"
 
 
 def url_for(target: Target, stream: bool) -> str:
@@ -41,19 +37,14 @@ def url_for(target: Target, stream: bool) -> str:
 
 def region_of(url: str) -> str:
     """`bedrock-runtime.<region>.amazonaws.com` (or -fips); else the environment's region."""
-    parts = (urlsplit(url).hostname or "").split(".")
-    if len(parts) >= 4 and parts[0].startswith("bedrock-runtime") and parts[2] == "amazonaws":
-        return parts[1]
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    return aws_signing.region_of(url, "bedrock-runtime")
 
 
 def sign(
     url: str, headers: dict[str, str], body: bytes, credentials: Credentials
 ) -> dict[str, str]:
     """`headers` plus SigV4's: Authorization, X-Amz-Date and any session token."""
-    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-    SigV4Auth(credentials, SERVICE, region_of(url)).add_auth(request)
-    return dict(request.headers.items())
+    return aws_signing.sign(url, headers, body, credentials, SERVICE, region_of(url))
 
 
 def headers_for(target: Target, stream: bool) -> dict[str, str]:
@@ -82,26 +73,14 @@ def _with_message(error: UpstreamError) -> UpstreamError:
 class BedrockAdapter:
     def __init__(self, upstream: Upstream) -> None:
         self._upstream = upstream
-        self._credentials: Any = None
-        self._resolving = anyio.Lock()
+        self._signer = Signer()
 
     async def _aws_credentials(self, target: Target) -> Credentials:
-        """Credentials to sign with. Finding them (instance metadata, SSO...) and refreshing
-        them can block on the network, so that happens on a worker thread, never the loop."""
-        if self._credentials is None:
-            async with self._resolving:
-                if self._credentials is None:
-                    session = get_session()
-                    self._credentials = await anyio.to_thread.run_sync(session.get_credentials)
-        credentials = self._credentials
-        if credentials is None:
+        try:
+            return await self._signer.credentials()
+        except NoCredentials:
             detail = "no API key and no AWS credentials to sign with"
-            raise UpstreamError(target.provider.id, "connect", detail=detail)
-        refresh_needed = getattr(credentials, "refresh_needed", None)
-        if refresh_needed is not None and refresh_needed():
-            frozen: Credentials = await anyio.to_thread.run_sync(credentials.get_frozen_credentials)
-            return frozen
-        return cast(Credentials, credentials.get_frozen_credentials())
+            raise UpstreamError(target.provider.id, "connect", detail=detail) from None
 
     async def _call(
         self, target: Target, request: GatewayRequest, stream: bool
