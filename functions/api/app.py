@@ -1,4 +1,4 @@
-"""Buffered endpoints (models, health, admin): the OneRouter app behind Mangum."""
+"""Buffered endpoints (models, health, account, keys, admin): the OneRouter app behind Mangum."""
 
 from mangum import Mangum
 

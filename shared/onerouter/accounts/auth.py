@@ -34,6 +34,13 @@ class Principal:
         return self.account.account_id
 
     def check_can_spend(self) -> None:
+        """Every front door asks this before a request may cost anything."""
+        if self.key.management:
+            raise PermissionDenied(
+                "This is a management key: it manages this account's API keys "
+                "(/api/v1/keys) and cannot be used for completions; use a regular API key.",
+                code="management_key",
+            )
         if self.key.disabled:
             raise PermissionDenied("This API key is disabled.", code="key_disabled")
         if self.key.limit is not None and self.key.usage >= self.key.limit:
@@ -44,6 +51,17 @@ class Principal:
             raise InsufficientCredits(
                 "This account has no credit left; add credits to continue.",
             )
+
+    def check_can_manage_keys(self) -> None:
+        """What /api/v1/keys asks: a management key, enabled. Credit does not matter."""
+        if not self.key.management:
+            raise PermissionDenied(
+                "Managing API keys needs a management key; this is a regular API key. "
+                "The operator issues management keys (POST /api/v1/admin/accounts/{id}/keys).",
+                code="not_a_management_key",
+            )
+        if self.key.disabled:
+            raise PermissionDenied("This API key is disabled.", code="key_disabled")
 
 
 class Authenticator:

@@ -29,7 +29,7 @@ from ..store.usage import ActivityRepository, UsageRepository
 from ..usage.producer import SqsUsageSink
 from .errors import HANDLERS
 from .pipeline import Pipeline
-from .routes import account, admin, completions, health, models
+from .routes import account, admin, api_keys, completions, health, models
 
 
 def create_app(
@@ -51,23 +51,26 @@ def create_app(
     ledger = LedgerRepository(settings.tables.ledger, accounts)
     authenticator = Authenticator(keys, accounts, ttl=settings.auth_cache_ttl)
 
+    usage = SqsUsageSink(settings.usage_queue_url) if settings.usage_queue_url else None
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await upstream.aclose()
+        if usage is not None:
+            await usage.aclose()
 
     public = [*completions.routes, *models.routes]
     app = Starlette(
         routes=[
             Mount("/v1", routes=public),
-            Mount("/api/v1", routes=[*public, *account.routes, *admin.routes]),
+            Mount("/api/v1", routes=[*public, *account.routes, *api_keys.routes, *admin.routes]),
             *health.routes,
         ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
-    usage = SqsUsageSink(settings.usage_queue_url) if settings.usage_queue_url else None
     app.state.pipeline = Pipeline(authenticator, router, Dispatcher(adapters, router.health), usage)
     app.state.accounts = AccountService(accounts, keys, ledger)
     app.state.usage_records = UsageRepository(settings.tables.usage)

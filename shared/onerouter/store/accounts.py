@@ -39,6 +39,16 @@ class AccountsRepository(Repository):
     def put_item(self, account: Account) -> dict[str, Any]:
         return self._put_new(asdict(account), "account_id")
 
+    def exists_item(self, account_id: str) -> dict[str, Any]:
+        """The transaction item that only checks that the account exists."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": {"account_id": {"S": account_id}},
+                "ConditionExpression": "attribute_exists(account_id)",
+            }
+        }
+
     def credit_item(self, account_id: str, amount: Any) -> dict[str, Any]:
         """The transaction item that adds `amount` to an existing account's balance."""
         return {

@@ -34,6 +34,8 @@ class ApiKey:
     disabled: bool = False
     limit: Decimal | None = None
     usage: Decimal = Decimal(0)
+    # A management key manages its account's keys (/api/v1/keys) and cannot pay for requests.
+    management: bool = False
 
 
 @dataclass(frozen=True, slots=True)

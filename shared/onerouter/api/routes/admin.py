@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,6 +18,7 @@ from ...errors import AuthenticationFailed, InvalidRequest, NotFound
 from ...store.ledger import UnknownAccount
 from ..body import read_json, validate
 from ..responses import json_response
+from .api_keys import NO_STORE, KeyLimit, Label, created_key_response
 
 # Above this a grant is far more likely a typo than a top-up.
 MAX_GRANT = Decimal(1_000_000)
@@ -49,6 +50,15 @@ class NewAccountBody(BaseModel):
     # Whether providers that may train on prompts may serve the account (a request's
     # `provider.data_collection` still decides for itself).
     data_collection: Literal["allow", "deny"] = "deny"
+    # Also open a management key (for /api/v1/keys); the answer then adds its secret.
+    management_key: StrictBool = False
+
+
+class NewKeyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Label = "default"
+    management: StrictBool = False
+    limit: KeyLimit = None
 
 
 class GrantBody(BaseModel):
@@ -63,7 +73,9 @@ def _service(request: Request) -> AccountService:
     return service
 
 
-async def _body(request: Request, schema: type[NewAccountBody] | type[GrantBody]) -> Any:
+async def _body(
+    request: Request, schema: type[NewAccountBody] | type[NewKeyBody] | type[GrantBody]
+) -> Any:
     return validate(schema, await read_json(request, 64 * 1024, allow_empty=True))
 
 
@@ -73,17 +85,44 @@ async def create_account(request: Request) -> Response:
     service = _service(request)
     opened = await to_thread.run_sync(
         lambda: service.open_account(
-            body.credits, label=body.label, data_collection=body.data_collection
+            body.credits,
+            label=body.label,
+            data_collection=body.data_collection,
+            management_key=body.management_key,
         )
     )
-    created = {
+    created: dict[str, Any] = {
         "account_id": opened.account_id,
         "key": opened.key,
         "key_id": opened.key_id,
         "credits": usd_str(body.credits),
         "data_collection": body.data_collection,
     }
-    return json_response(created, status=201)
+    if opened.management_key:
+        created["management_key"] = opened.management_key
+        created["management_key_id"] = opened.management_key_id
+    return json_response(created, status=201, headers=NO_STORE)
+
+
+async def create_key(request: Request) -> Response:
+    """A new key for an account: how an account gets a management key."""
+    require_admin(request)
+    account_id: str = request.path_params["account_id"]
+    body: NewKeyBody = await _body(request, NewKeyBody)
+    if body.management and body.limit is not None:
+        raise InvalidRequest("A management key cannot spend, so it takes no limit.", param="limit")
+    service = _service(request)
+
+    def issue() -> Any:
+        return service.issue_key(
+            account_id, body.label, management=body.management, limit=body.limit
+        )
+
+    try:
+        key, secret = await to_thread.run_sync(issue)
+    except UnknownAccount:
+        raise NotFound(f"No account {account_id!r}.", code="account_not_found") from None
+    return created_key_response(key, secret, account_id=account_id)
 
 
 async def grant_credits(request: Request) -> Response:
@@ -115,5 +154,6 @@ async def grant_credits(request: Request) -> Response:
 
 routes = [
     Route("/admin/accounts", create_account, methods=["POST"]),
+    Route("/admin/accounts/{account_id}/keys", create_key, methods=["POST"]),
     Route("/admin/accounts/{account_id}/credits", grant_credits, methods=["POST"]),
 ]
