@@ -8,6 +8,10 @@ refreshing credentials may touch the network, so that happens on a worker thread
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import hashlib
+import hmac
 import os
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -48,6 +52,64 @@ def sign(
     return dict(request.headers.items())
 
 
+@functools.lru_cache(maxsize=16)
+def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    key = f"AWS4{secret}".encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def sign_root_post(
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    credentials: Credentials,
+    service: str,
+    region: str,
+    now: dt.datetime | None = None,
+) -> dict[str, str]:
+    """SigV4 for a POST to a service's root path (SQS's JSON protocol), as botocore signs it
+    (a test checks byte for byte) in a tenth of the time: the per-day key is cached and the
+    canonical request is built straight, with nothing to normalise."""
+    parts = urlsplit(url)
+    if parts.path not in ("", "/") or parts.query:
+        raise ValueError("sign_root_post signs requests to the root path only")
+    when = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    day = when[:8]
+    host = parts.hostname or ""
+    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
+        host = f"{host}:{parts.port}"
+    signed = {name.lower(): " ".join(value.split()) for name, value in headers.items()}
+    signed["host"] = host
+    signed["x-amz-date"] = when
+    extra = {"X-Amz-Date": when}
+    if credentials.token:
+        signed["x-amz-security-token"] = credentials.token
+        extra["X-Amz-Security-Token"] = credentials.token
+    names = sorted(signed)
+    canonical = "\n".join(
+        (
+            "POST",
+            "/",
+            "",
+            *(f"{name}:{signed[name]}" for name in names),
+            "",
+            ";".join(names),
+            hashlib.sha256(body).hexdigest(),
+        )
+    )
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = f"AWS4-HMAC-SHA256\n{when}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    key = _signing_key(credentials.secret_key, day, region, service)
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    extra["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, "
+        f"SignedHeaders={';'.join(names)}, Signature={signature}"
+    )
+    return {**headers, **extra}
+
+
 class Signer:
     """The process's AWS credentials, found once and refreshed when they near expiry."""
 
@@ -74,3 +136,8 @@ class Signer:
         self, url: str, headers: dict[str, str], body: bytes, service: str, region: str
     ) -> dict[str, str]:
         return sign(url, headers, body, await self.credentials(), service, region)
+
+    async def sign_root_post(
+        self, url: str, headers: dict[str, str], body: bytes, service: str, region: str
+    ) -> dict[str, str]:
+        return sign_root_post(url, headers, body, await self.credentials(), service, region)

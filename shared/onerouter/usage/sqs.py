@@ -2,7 +2,8 @@
 
 A usage event goes out before each response ends, so this is on the hot path: botocore's
 client would spend milliseconds of CPU and a worker thread on every send; this spends a
-signature and one HTTP round trip on a kept-alive connection. Messages that arrive while a
+signature (aws_signing.sign_root_post) and one round trip on a kept-alive connection
+(http1.Origin). Messages that arrive while a
 send is in flight go out together in the next SendMessageBatch (up to ten): no waiting
 added when traffic is light, one round trip for many messages when it is heavy.
 """
@@ -14,17 +15,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-import httpcore
 import orjson
 
 from ..aws_signing import Signer, region_of
+from .http1 import ConnectionFailed, Origin
 
 BATCH = 10  # SendMessageBatch's most
 _ATTEMPTS = 3
 # Failures worth another try: throttling, and SQS or the network having a bad moment.
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-_TIMEOUTS = {"timeout": {"connect": 2.0, "read": 5.0, "write": 5.0, "pool": 5.0}}
-_NETWORK_ERRORS = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError)
 
 
 class SendFailed(Exception):
@@ -32,26 +31,19 @@ class SendFailed(Exception):
 
 
 class SqsSender:
-    def __init__(
-        self, queue_url: str, network_backend: httpcore.AsyncNetworkBackend | None = None
-    ) -> None:
+    def __init__(self, queue_url: str) -> None:
         parts = urlsplit(queue_url)
         self.queue_url = queue_url
         # The JSON protocol posts to the service's root; the queue is named in the body.
         self._endpoint = f"{parts.scheme}://{parts.netloc}/"
         self._region = region_of(queue_url, "sqs")
         self._signer = Signer()
-        self._pool = httpcore.AsyncConnectionPool(
-            max_connections=16,
-            max_keepalive_connections=16,
-            keepalive_expiry=30.0,
-            network_backend=network_backend,
-        )
+        self._origin = Origin(self._endpoint)
         self._waiting: list[tuple[str, asyncio.Future[None]]] = []
         self._sending: asyncio.Task[None] | None = None
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        await self._origin.aclose()
 
     async def send(self, body: str) -> None:
         """Sends one message, alone or in a batch with others; raises SendFailed when SQS
@@ -123,21 +115,17 @@ class SqsSender:
             "content-type": "application/x-amz-json-1.0",
             "x-amz-target": f"AmazonSQS.{target}",
         }
-        signed = await self._signer.sign(self._endpoint, headers, body, "sqs", self._region)
+        signed = await self._signer.sign_root_post(
+            self._endpoint, headers, body, "sqs", self._region
+        )
         try:
-            response = await self._pool.request(
-                "POST",
-                self._endpoint,
-                headers=list(signed.items()),
-                content=body,
-                extensions=_TIMEOUTS,
-            )
-        except _NETWORK_ERRORS as exc:
-            return 0, {"": type(exc).__name__}
+            status, content = await self._origin.post("/", signed, body)
+        except ConnectionFailed as exc:
+            return 0, {"": str(exc)}
         try:
-            answer = orjson.loads(response.content)
+            answer = orjson.loads(content)
         except orjson.JSONDecodeError:
             answer = {}
         if isinstance(answer, dict) and isinstance(answer.get("__type"), str):
             answer["__type"] = answer["__type"].rsplit("#", 1)[-1]
-        return response.status, answer if isinstance(answer, dict) else {}
+        return status, answer if isinstance(answer, dict) else {}

@@ -1,5 +1,6 @@
 """Sending to SQS: the JSON protocol, signed; messages sent while another send is in flight go
-out together; what SQS does not take is retried, and what it never takes is an error."""
+out together; what SQS does not take is retried, and what it never takes is an error. The SQS
+here is a fake on a loopback port, answering as SQS does (kept-alive, or closing)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ import anyio
 import httpx
 import orjson
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from onerouter.usage.producer import SqsUsageSink
 from onerouter.usage.sqs import SendFailed, SqsSender
-from tests.fakes.mock_network import HandlerBackend
+from tests.fakes.gateway import ServerThread
 from tests.usage_events import usage_event
 
-QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/usage"
+REGION = "eu-west-1"
 
 
 @pytest.fixture(autouse=True)
@@ -25,28 +30,34 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_REGION", raising=False)
 
 
 class FakeSqs:
     """Answers SendMessage and SendMessageBatch; `refuse` fails entries by message body."""
 
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, close: bool = False) -> None:
+        self.close = close
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.statuses = statuses or []
         self.refuse: dict[str, bool] = {}  # body -> sender's fault?
         self.stored: list[str] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        response = self._answer(request)
-        response.headers["connection"] = "close"  # the mock network answers once per connection
-        return response
+    async def endpoint(self, request: Request) -> Response:
+        content = await request.body()
+        answer = self._answer(
+            httpx.Request("POST", str(request.url), headers=request.headers.raw, content=content)
+        )
+        headers = {"connection": "close"} if self.close else {}
+        return Response(answer.content, answer.status_code, headers, "application/x-amz-json-1.0")
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         target = request.headers["x-amz-target"].removeprefix("AmazonSQS.")
         body = orjson.loads(request.content)
         self.calls.append((target, body))
-        assert request.url == "https://sqs.eu-west-1.amazonaws.com/"
-        assert body["QueueUrl"] == QUEUE
+        assert request.url.path == "/"
+        assert body["QueueUrl"].endswith("/123456789012/usage")
         assert request.headers["content-type"] == "application/x-amz-json-1.0"
         assert "/eu-west-1/sqs/aws4_request" in request.headers["authorization"]
         if self.statuses:
@@ -67,11 +78,16 @@ class FakeSqs:
         return httpx.Response(200, json={"Successful": ok, "Failed": failed})
 
 
+def queue_of(server: ServerThread) -> str:
+    return f"{server.url}/123456789012/usage"
+
+
 def run_sends(fake: FakeSqs, bodies: list[str]) -> list[BaseException | None]:
     outcomes: list[BaseException | None] = [None] * len(bodies)
+    app = Starlette(routes=[Route("/", fake.endpoint, methods=["POST"])])
 
-    async def go() -> None:
-        sender = SqsSender(QUEUE, network_backend=HandlerBackend(fake))
+    async def go(queue: str) -> None:
+        sender = SqsSender(queue)
 
         async def one(i: int) -> None:
             try:
@@ -84,12 +100,14 @@ def run_sends(fake: FakeSqs, bodies: list[str]) -> list[BaseException | None]:
                 group.start_soon(one, i)
         await sender.aclose()
 
-    anyio.run(go)
+    with ServerThread(app, name="sqs") as server:
+        anyio.run(go, queue_of(server))
     return outcomes
 
 
-def test_one_message_is_one_signed_send_message() -> None:
-    fake = FakeSqs()
+@pytest.mark.parametrize("close", [False, True], ids=["kept-alive", "closing"])
+def test_one_message_is_one_signed_send_message(close: bool) -> None:
+    fake = FakeSqs(close=close)
     assert run_sends(fake, ["a"]) == [None]
     assert [target for target, _ in fake.calls] == ["SendMessage"]
     assert fake.stored == ["a"]
@@ -129,12 +147,29 @@ def test_an_event_sqs_never_took_is_logged_whole_for_replay(
 ) -> None:
     fake = FakeSqs(statuses=[500, 500, 500])
     event = usage_event("acct_1")
+    app = Starlette(routes=[Route("/", fake.endpoint, methods=["POST"])])
 
-    async def go() -> None:
-        sink = SqsUsageSink(QUEUE)
-        sink._sender = SqsSender(QUEUE, network_backend=HandlerBackend(fake))
+    async def go(queue: str) -> None:
+        sink = SqsUsageSink(queue)
         await sink.send(event)  # never raises: the response must still go out
+        await sink.aclose()
 
-    with caplog.at_level(logging.ERROR, logger="onerouter.usage"):
-        anyio.run(go)
+    with caplog.at_level(logging.ERROR, logger="onerouter.usage"), ServerThread(app) as server:
+        anyio.run(go, queue_of(server))
     assert any(event.to_message() in record.getMessage() for record in caplog.records)
+
+
+def test_a_kept_connection_the_server_closed_meanwhile_is_replaced() -> None:
+    fake = FakeSqs()
+    app = Starlette(routes=[Route("/", fake.endpoint, methods=["POST"])])
+
+    async def go(queue: str) -> None:
+        sender = SqsSender(queue)
+        await sender.send("first")
+        await anyio.sleep(0.5)  # past the server's keep-alive: it closes the idle connection
+        await sender.send("second")
+        await sender.aclose()
+
+    with ServerThread(app, name="sqs", timeout_keep_alive=0.1) as server:
+        anyio.run(go, queue_of(server))
+    assert fake.stored == ["first", "second"]
