@@ -46,7 +46,8 @@ def render(
         "",
         machine_line(command),
         "",
-        f"Gateway: uvicorn (loop {loops[0]}, httptools), one process, moto inside it; fake "
+        f"Gateway: uvicorn (loop {loops[0]}, httptools), one process; AWS (moto's tables and "
+        "an SQS stand-in for the usage events) in a process of its own; fake "
         f"provider: uvicorn (loop {loops[1]}, httptools) in its own process; load generator: "
         f"httpx.AsyncClient (loop {loops[2]}), HTTP/1.1 keep-alive. "
         f"Requests per cell: {args.requests_c1} at c=1, {args.requests} at c=16/64, after "
