@@ -25,6 +25,8 @@ class Refusal:
     reason: str
     # "context": too long for it; "input": it takes no such input; else the caller's choice.
     kind: str = "preference"
+    # For an "input" refusal: the input kinds it does not take.
+    inputs: frozenset[str] = frozenset()
 
 
 def health_key(target: Target) -> str:
@@ -73,7 +75,7 @@ def refusal(
     modalities = endpoint.input_modalities or frozenset(model.input_modalities)
     refused = needs.modalities - modalities
     if refused:
-        return Refusal(name, f"does not take {', '.join(sorted(refused))} input", "input")
+        return Refusal(name, f"does not take {', '.join(sorted(refused))} input", "input", refused)
     context = endpoint.context_length or model.context_length
     if needs.prompt_tokens + (needs.max_tokens or 0) > context:
         return Refusal(

@@ -101,8 +101,8 @@ class Needs:
     prompt_tokens: int
     max_tokens: int | None
     images: int
-    # Where each non-text input first appears (`messages[2].content[1]`), for error messages.
-    parts: dict[str, tuple[str, str]]
+    # Where each non-text input first appears: (message, part) indexes and the part's type.
+    parts: dict[str, tuple[int, int, str]]
 
     @property
     def essential(self) -> frozenset[str]:
@@ -130,7 +130,7 @@ def needs_of(request: GatewayRequest) -> Needs:
     chars = 0
     images = 0
     modalities = {"text"}
-    parts: dict[str, tuple[str, str]] = {}
+    parts: dict[str, tuple[int, int, str]] = {}
     if isinstance(params, ChatRequest):
         for i, message in enumerate(raw.get("messages") or ()):
             if not isinstance(message, dict):
@@ -148,7 +148,7 @@ def needs_of(request: GatewayRequest) -> Needs:
                     elif kind in _PART_MODALITIES:
                         modality = _PART_MODALITIES[kind]
                         modalities.add(modality)
-                        parts.setdefault(modality, (f"messages[{i}].content[{j}]", kind))
+                        parts.setdefault(modality, (i, j, kind))
                         images += kind == "image_url"
             for call in message.get("tool_calls") or ():
                 if isinstance(call, dict):

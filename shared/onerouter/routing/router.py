@@ -133,7 +133,13 @@ class Router:
             )
         reasons = "; ".join(f"{r.provider} for {m.id}: {r.reason}" for m, r in refused)
         if all(r.kind == "input" for _, r in refused):
-            where, kind = min(needs.parts[m] for m in needs.modalities if m in needs.parts)
+            # The first part of a kind no endpoint takes names the problem (or, when each
+            # endpoint lacks a different kind, of any kind one lacks).
+            refused_kinds = frozenset.intersection(*(r.inputs for _, r in refused)) or (
+                frozenset.union(*(r.inputs for _, r in refused))
+            )
+            i, j, kind = min(needs.parts[m] for m in refused_kinds if m in needs.parts)
+            where = f"messages[{i}].content[{j}]"
             raise InvalidRequest(
                 f"{where}: content part of type {kind!r} is not supported by {first.id}"
                 f" ({reasons}).",

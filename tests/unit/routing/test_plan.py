@@ -256,3 +256,40 @@ def test_max_price_is_exact_decimal() -> None:
 
 def test_empty_tools_ask_for_nothing() -> None:
     assert "tools" not in needs_of(request(tools=[], tool_choice=None)).parameters
+
+
+def test_the_part_named_is_the_first_of_a_kind_nothing_takes(router: Router) -> None:
+    image = {"type": "image_url", "image_url": {"url": "https://x/cat.png"}}
+    audio = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "x"}]}] * 10
+    messages = [*messages, {"role": "user", "content": [image]}]
+    messages += [{"role": "user", "content": [{"type": "text", "text": "y"}, audio]}]
+    with pytest.raises(InvalidRequest) as caught:
+        plan(router, messages=messages)  # t/m takes images, but no endpoint takes audio
+    assert caught.value.param == "messages[11].content[1]"
+
+
+def test_endpoints_each_lacking_a_different_input_kind_is_still_a_400() -> None:
+    catalog = Catalog.model_validate(
+        {
+            "providers": CATALOG.model_dump()["providers"],
+            "models": [
+                {
+                    "id": "t/split",
+                    "name": "S",
+                    "context_length": 1000,
+                    "input_modalities": ["text", "image", "audio"],
+                    "endpoints": [
+                        endpoint("cheap", "1", "1", input_modalities=["text", "image"]),
+                        endpoint("mid", "1", "1", input_modalities=["text", "audio"]),
+                    ],
+                }
+            ],
+        }
+    )
+    router = Router(catalog, {"K": "key"}, SUPPORTED_PROTOCOLS, Health())
+    image = {"type": "image_url", "image_url": {"url": "https://x/cat.png"}}
+    audio = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    with pytest.raises(InvalidRequest) as caught:
+        plan(router, model="t/split", messages=[{"role": "user", "content": [image, audio]}])
+    assert caught.value.param == "messages[0].content[0]"
