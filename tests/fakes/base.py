@@ -229,6 +229,10 @@ class FakeProvider:
             self._requests.append(record)
         if delay := self._take("delay"):
             await asyncio.sleep(delay["seconds"])
+            if await request.is_disconnected():
+                # The caller gave up meanwhile (a timeout): the faults stay armed for the
+                # requests they are meant for, not spent on an answer nobody will read.
+                return body, Response(status_code=499)
         if fail := self._take("fail"):
             return body, self._failure(**fail)
         if (refused := self._unauthorized(request)) is not None:
