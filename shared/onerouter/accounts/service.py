@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from botocore.exceptions import ClientError
 
+from ..billing.lots import expiry_of
 from ..store.accounts import AccountsRepository
 from ..store.dynamo import cancellation_codes
 from ..store.keys import KeysRepository
@@ -56,7 +57,9 @@ class AccountService:
             manager, manager_secret = self._new_key(account_id, "management", now, management=True)
             items.append(self.keys.put_item(manager))
         if credits:
-            entry = LedgerEntry(account_id, "grant#opening", "grant", credits, now, "opening")
+            entry = LedgerEntry(
+                account_id, "grant#opening", "grant", credits, now, "opening", expiry_of(now)
+            )
             items.append(self.ledger.put_item(entry))
         self.accounts.dynamodb.transact_write_items(TransactItems=items)
         manager_id = manager.key_id if manager else None
@@ -92,9 +95,30 @@ class AccountService:
         grant_id: str | None = None,
         note: str | None = None,
     ) -> bool:
-        """Adds credit; a repeated `grant_id` changes nothing and answers False."""
+        """Adds a lot of credit that expires in a year; a repeated `grant_id` changes nothing
+        and answers False."""
         entry_id = "grant#" + (grant_id or _random.token_hex(12))
-        entry = LedgerEntry(account_id, entry_id, "grant", amount, utcnow(), note)
+        now = utcnow()
+        entry = LedgerEntry(account_id, entry_id, "grant", amount, now, note, expiry_of(now))
+        return self.ledger.credit(entry)
+
+    def purchase(
+        self, account_id: str, amount: Decimal, session_id: str, payment_intent: str | None
+    ) -> bool:
+        """Adds the lot a Stripe Checkout session paid for, expiring in a year; idempotent on
+        the session id (a repeat answers False). The payment intent is kept on the lot: refunds
+        name it (`CreditLots.lot_for_payment`)."""
+        now = utcnow()
+        entry = LedgerEntry(
+            account_id,
+            "purchase#" + session_id,
+            "purchase",
+            amount,
+            now,
+            f"Stripe Checkout {session_id}",
+            expiry_of(now),
+            payment_intent=payment_intent,
+        )
         return self.ledger.credit(entry)
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Checking the books: for every account, credits - expired - Σ usage = balance.
 
-The ledger holds every movement of money (grants and purchases positive; usage and expiry
-negative), each written in the same transaction as the balance change it caused, so their sum
+The ledger holds every movement of money (grants and purchases positive; refunds, usage and
+expiry negative), each written in the same transaction as the balance change it caused, so their sum
 is the balance exactly, to the last decimal. Optionally the usage records are checked too:
 Σ cost of an account's recorded requests = the usage its ledger entries billed.
 
@@ -31,7 +31,8 @@ EXPIRY = "expiry"
 class AccountBooks:
     account_id: str
     balance: Decimal | None  # None: the ledger names an account that does not exist
-    credits: Decimal = ZERO  # every entry but usage and expiry (grants, purchases, refunds)
+    # Every entry but usage and expiry: grants and purchases, less refunds (negative credit).
+    credits: Decimal = ZERO
     expired: Decimal = ZERO  # as a positive amount
     usage: Decimal = ZERO  # as a positive amount
     recorded_usage: Decimal | None = None  # Σ cost of the usage records, when checked

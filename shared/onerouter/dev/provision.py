@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from .template import Template
+from .template import TableSpec, Template
 
 
 def table_name(prefix: str, logical_id: str) -> str:
@@ -25,6 +25,7 @@ def provision(template: Template, prefix: str = "onerouter-local") -> dict[str, 
         name = table_name(prefix, spec.logical_id)
         names[spec.logical_id] = name
         if name in existing:
+            _add_missing_indexes(dynamodb, name, spec)
             continue
         args: dict[str, Any] = {
             "TableName": name,
@@ -61,6 +62,23 @@ def provision(template: Template, prefix: str = "onerouter-local") -> dict[str, 
             QueueUrl=url, AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
     return _environment(template, names)
+
+
+def _add_missing_indexes(dynamodb: Any, name: str, spec: TableSpec) -> None:
+    """A store made before the template gained an index (say the ledger's by_expiry) gets it:
+    created from the template's definition, one at a time, as DynamoDB requires."""
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in spec.global_indexes:
+        if index["IndexName"] in present:
+            continue
+        keys = {key["AttributeName"] for key in index["KeySchema"]}
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in spec.attributes if a["AttributeName"] in keys],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        dynamodb.get_waiter("table_exists").wait(TableName=name)
 
 
 def _environment(template: Template, names: dict[str, str]) -> dict[str, str]:

@@ -12,10 +12,12 @@ import uvicorn
 
 from ..accounts.service import AccountService
 from ..api.app import create_app
+from ..billing.expiry import make_handler as make_expiry_handler
 from ..settings import Settings
 from ..usage.consumer import make_handler
 from .aws import LocalAWS
 from .poller import PollerThread, QueuePoller
+from .scheduler import ScheduleThread
 
 DEV_ACCOUNT = "acct_dev"
 DEV_CREDITS = Decimal("10.00")
@@ -70,7 +72,7 @@ def run(host: str = "127.0.0.1", port: int = 8000, env_file: Path | None = None)
             "Ctrl-C stops everything.",
             flush=True,
         )
-        with usage_consumer(settings):
+        with usage_consumer(settings), credit_expiry(settings):
             uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
@@ -80,3 +82,9 @@ def usage_consumer(settings: Settings) -> PollerThread:
     if not settings.usage_queue_url:
         raise RuntimeError("USAGE_QUEUE_URL is not set: the template names no usage queue")
     return PollerThread(QueuePoller(settings.usage_queue_url, make_handler(settings)))
+
+
+def credit_expiry(settings: Settings) -> ScheduleThread:
+    """The credit expiry job, in process: the same handler CreditExpiryFunction runs, once at
+    start and then daily, as its EventBridge schedule would. A context manager."""
+    return ScheduleThread(make_expiry_handler(settings), name="credit-expiry")

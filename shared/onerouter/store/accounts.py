@@ -20,6 +20,7 @@ def _account(item: dict[str, Any]) -> Account:
         created_at=values["created_at"],
         data_collection=values.get("data_collection", "deny"),
         total_usage=values.get("total_usage", Decimal(0)),
+        total_expired=values.get("total_expired", Decimal(0)),
     )
 
 
@@ -75,5 +76,40 @@ class AccountsRepository(Repository):
                 "ExpressionAttributeValues": to_item(
                     {":debit": amount.copy_negate() if amount else Decimal(0), ":amount": amount}
                 ),
+            }
+        }
+
+    def take_item(self, account: Account, amount: Decimal, *, counter: str) -> dict[str, Any]:
+        """The transaction item that takes `amount` (> 0) of credit off the account, adding it
+        to `counter` (`total_expired`; a refund lowers `total_credits`), on condition that its
+        consumption (total_usage + total_expired, see billing/lots.py) is still what `account`
+        says: a usage debit or an expiry in between makes the caller read again."""
+        if counter not in ("total_expired", "total_credits"):
+            raise ValueError(f"cannot take credit off into {counter}")
+        # A refund lowers what was credited; an expiry adds to what expired.
+        sign = ":debit" if counter == "total_credits" else ":amount"
+        update = f"ADD #balance :debit, #{counter} {sign}"
+        names = {f"#{name}": name for name in ("balance", counter, "total_usage", "total_expired")}
+        conditions = ["attribute_exists(account_id)"]
+        values: dict[str, Any] = {":debit": amount.copy_negate()}
+        if sign == ":amount":  # DynamoDB refuses a value the expressions do not use
+            values[":amount"] = amount
+        for name, seen in (
+            ("total_usage", account.total_usage),
+            ("total_expired", account.total_expired),
+        ):
+            values[f":{name}"] = seen
+            condition = f"#{name} = :{name}"
+            if not seen:  # older accounts lack the counter until it is first added to
+                condition = f"({condition} OR attribute_not_exists(#{name}))"
+            conditions.append(condition)
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"account_id": {"S": account.account_id}},
+                "UpdateExpression": update,
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(values),
             }
         }

@@ -21,6 +21,8 @@ class Account:
     data_collection: str = "deny"
     # What the usage consumer has debited so far (its ledger entries, as a positive sum).
     total_usage: Decimal = Decimal(0)
+    # What the expiry job has taken off so far (its ledger entries, as a positive sum).
+    total_expired: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,11 @@ class ApiKey:
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One movement of money on an account; `entry_id` makes it idempotent."""
+    """One movement of money on an account; `entry_id` makes it idempotent.
+
+    Credit entries (kinds `grant` and `purchase`) are also credit lots (billing/lots.py): they
+    expire at `expires_at`, and carry what refunds removed (`refunded`) and what expired of
+    them (`expired_amount`, set once, when the expiry job handles the lot)."""
 
     account_id: str
     entry_id: str
@@ -48,6 +54,11 @@ class LedgerEntry:
     amount: Decimal
     created_at: str
     note: str | None = None
+    expires_at: str | None = None
+    refunded: Decimal | None = None
+    expired_amount: Decimal | None = None
+    expired_at: str | None = None
+    payment_intent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...accounts.auth import Principal
+from ...billing.lots import CreditLots, next_expiry
 from ...billing.money import usd_str
 from ...errors import InvalidRequest, NotFound
+from ...store.ledger import UnknownAccount
 from ...store.records import ActivityRow
 from ..responses import json_response
 
@@ -52,16 +54,23 @@ async def get_key(request: Request) -> Response:
 async def get_credits(request: Request) -> Response:
     """The account's money, fresh from storage."""
     principal = await _principal(request)
-    account = await to_thread.run_sync(
-        request.app.state.accounts.accounts.get, principal.account_id
-    )
-    account = account or principal.account
+    service = request.app.state.accounts
+    credit_lots = CreditLots(service.accounts, service.ledger)
+    try:
+        account, lots = await to_thread.run_sync(credit_lots.read, principal.account_id)
+    except UnknownAccount:
+        account, lots = principal.account, []
+    upcoming = next_expiry(lots)
     data = {
+        # total_credits is net of refunds: balance = total_credits - total_usage - total_expired.
         "balance": usd_str(account.balance),
         "total_credits": usd_str(account.total_credits),
         "total_usage": usd_str(account.total_usage),
-        # Credit does not expire yet; when it does, what expired is counted here.
-        "total_expired": "0",
+        "total_expired": usd_str(account.total_expired),
+        # The earliest moment some credit expires (ISO-8601 UTC) and how much of it is left.
+        "next_expiry": None
+        if upcoming is None
+        else {"date": upcoming[0], "amount": usd_str(upcoming[1])},
     }
     return json_response({"data": data})
 
