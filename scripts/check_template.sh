@@ -63,17 +63,20 @@ if find "$build_dir/OneRouterLayer" -name __pycache__ | grep -q .; then
 fi
 deps="$build_dir/DependenciesLayer/python"
 for module in starlette uvicorn uvloop httptools httpcore pydantic pydantic_core yaml orjson mangum \
-    aws_lambda_powertools boto3; do
+    aws_lambda_powertools boto3 stripe; do
     [ -e "$deps/$module" ] || fail "dependencies layer lacks $module"
 done
 [ -x "$build_dir/CompletionsFunction/run.sh" ] || fail "CompletionsFunction/run.sh missing or not executable"
 [ -f "$build_dir/CompletionsFunction/app.py" ] || fail "CompletionsFunction/app.py missing"
 [ -f "$build_dir/ApiFunction/app.py" ] || fail "ApiFunction/app.py missing"
 [ -f "$build_dir/UsageConsumerFunction/app.py" ] || fail "UsageConsumerFunction/app.py missing"
+[ -f "$build_dir/CreditExpiryFunction/app.py" ] || fail "CreditExpiryFunction/app.py missing"
+[ -f "$build_dir/BillingWebhookFunction/app.py" ] || fail "BillingWebhookFunction/app.py missing"
 
 # Both entry points import and build their app on the runtime's Python from the built layers
 # alone (as /opt/python would hold them), with no AWS: what a cold start does.
-for function in CompletionsFunction ApiFunction UsageConsumerFunction; do
+for function in CompletionsFunction ApiFunction UsageConsumerFunction CreditExpiryFunction \
+    BillingWebhookFunction; do
     (cd "$build_dir/$function" && env -i PATH="$PATH" PYENV_VERSION="${PYENV_VERSION:-}" \
         AWS_DEFAULT_REGION=us-east-1 PYTHONDONTWRITEBYTECODE=1 \
         PYTHONPATH=".:$build_dir/OneRouterLayer/python:$deps" \

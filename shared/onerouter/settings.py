@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_CATALOG = Path(__file__).parent / "routing" / "default_catalog.yaml"
+# Where the dashboard lives (ONEROUTER_PUBLIC_URL); Checkout returns buyers to its credits page,
+# with Stripe filling in {CHECKOUT_SESSION_ID}.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+CHECKOUT_SUCCESS_PATH = "/credits?checkout=success&session_id={CHECKOUT_SESSION_ID}"
+CHECKOUT_CANCEL_PATH = "/credits?checkout=cancelled"
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
@@ -34,6 +39,20 @@ class Tables:
     ledger: str = "onerouter-ledger"
     usage: str = "onerouter-usage"
     activity: str = "onerouter-activity"
+    # Stripe event ids already handled (Powertools Idempotency records, with a TTL).
+    idempotency: str = "onerouter-idempotency"
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    """Stripe credentials and where Checkout sends the buyer back to."""
+
+    secret_key: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
+    # Stripe's API by default; tests and local runs may point it at a fake on loopback.
+    api_base: str | None = None
+    success_url: str = f"{DEFAULT_PUBLIC_URL}{CHECKOUT_SUCCESS_PATH}"
+    cancel_url: str = f"{DEFAULT_PUBLIC_URL}{CHECKOUT_CANCEL_PATH}"
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,7 @@ class Settings:
     admin_token: str | None = None
     tables: Tables = field(default_factory=Tables)
     usage_queue_url: str | None = None
+    stripe: StripeSettings = field(default_factory=StripeSettings)
     # Seconds an authenticated key (and its account's balance) is served from memory.
     auth_cache_ttl: float = 5.0
     # Seconds of upstream silence before the stream gets a keep-alive comment.
@@ -63,10 +83,23 @@ class Settings:
                 ledger=env.get("LEDGER_TABLE") or defaults.ledger,
                 usage=env.get("USAGE_TABLE") or defaults.usage,
                 activity=env.get("ACTIVITY_TABLE") or defaults.activity,
+                idempotency=env.get("IDEMPOTENCY_TABLE") or defaults.idempotency,
             ),
             usage_queue_url=env.get("USAGE_QUEUE_URL") or None,
+            stripe=_stripe(env),
             auth_cache_ttl=_positive(env, "ONEROUTER_AUTH_CACHE_TTL", 5.0),
             keepalive_interval=_positive(env, "ONEROUTER_KEEPALIVE_INTERVAL", 5.0),
             max_body_bytes=int(_positive(env, "ONEROUTER_MAX_BODY_BYTES", 10 * 1024 * 1024)),
             environ=env,
         )
+
+
+def _stripe(env: Mapping[str, str]) -> StripeSettings:
+    public = (env.get("ONEROUTER_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+    return StripeSettings(
+        secret_key=env.get("STRIPE_SECRET_KEY") or None,
+        webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+        api_base=env.get("ONEROUTER_STRIPE_API_BASE") or None,
+        success_url=f"{public}{CHECKOUT_SUCCESS_PATH}",
+        cancel_url=f"{public}{CHECKOUT_CANCEL_PATH}",
+    )

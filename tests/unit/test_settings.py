@@ -117,3 +117,24 @@ def test_settings_are_a_snapshot() -> None:
     assert settings.environ == {"OPENAI_API_KEY": "sk-1"}
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.admin_token = "x"  # type: ignore[misc]
+
+
+def test_stripe_settings_keep_secrets_out_of_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "STRIPE_SECRET_KEY": "sk_test_secret",
+            "STRIPE_WEBHOOK_SECRET": "whsec_secret",
+            "ONEROUTER_PUBLIC_URL": "https://onerouter.example/",
+            "IDEMPOTENCY_TABLE": "stack-idempotency",
+        }
+    )
+
+    assert settings.stripe.secret_key == "sk_test_secret"
+    assert settings.stripe.webhook_secret == "whsec_secret"
+    assert settings.stripe.api_base is None
+    assert settings.stripe.success_url.startswith("https://onerouter.example/credits?")
+    assert "{CHECKOUT_SESSION_ID}" in settings.stripe.success_url
+    assert settings.stripe.cancel_url == "https://onerouter.example/credits?checkout=cancelled"
+    assert settings.tables.idempotency == "stack-idempotency"
+    assert "secret" not in repr(settings)
+    assert Settings.from_env({}).stripe.secret_key is None

@@ -29,7 +29,7 @@ from ..store.usage import ActivityRepository, UsageRepository
 from ..usage.producer import SqsUsageSink
 from .errors import HANDLERS
 from .pipeline import Pipeline
-from .routes import account, admin, api_keys, completions, health, models
+from .routes import account, admin, api_keys, billing, completions, health, models
 
 
 def create_app(
@@ -64,7 +64,16 @@ def create_app(
     app = Starlette(
         routes=[
             Mount("/v1", routes=public),
-            Mount("/api/v1", routes=[*public, *account.routes, *api_keys.routes, *admin.routes]),
+            Mount(
+                "/api/v1",
+                routes=[
+                    *public,
+                    *account.routes,
+                    *api_keys.routes,
+                    *admin.routes,
+                    *billing.routes,
+                ],
+            ),
             *health.routes,
         ],
         exception_handlers=HANDLERS,
@@ -73,6 +82,7 @@ def create_app(
     app.state.settings = settings
     app.state.pipeline = Pipeline(authenticator, router, Dispatcher(adapters, router.health), usage)
     app.state.accounts = AccountService(accounts, keys, ledger)
+    billing.state(app.state, app.state.accounts, settings)
     app.state.usage_records = UsageRepository(settings.tables.usage)
     app.state.activity = ActivityRepository(settings.tables.activity)
     app.state.upstream = upstream
