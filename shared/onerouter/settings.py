@@ -41,6 +41,8 @@ class Tables:
     activity: str = "onerouter-activity"
     # Stripe event ids already handled (Powertools Idempotency records, with a TTL).
     idempotency: str = "onerouter-idempotency"
+    # Sealed prompt-cache entries by lookup id, each expiring through the TTL.
+    cache: str = "onerouter-cache"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Settings:
     # Seconds of upstream silence before the stream gets a keep-alive comment.
     keepalive_interval: float = 5.0
     max_body_bytes: int = 10 * 1024 * 1024
+    # The prompt cache's HKDF salt (cache/key.py): a server-side secret; empty means none.
+    cache_pepper: bytes = field(default=b"", repr=False)
     # The whole environment, for provider credentials named by the catalog (`api_key_env`).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -84,12 +88,14 @@ class Settings:
                 usage=env.get("USAGE_TABLE") or defaults.usage,
                 activity=env.get("ACTIVITY_TABLE") or defaults.activity,
                 idempotency=env.get("IDEMPOTENCY_TABLE") or defaults.idempotency,
+                cache=env.get("CACHE_TABLE") or defaults.cache,
             ),
             usage_queue_url=env.get("USAGE_QUEUE_URL") or None,
             stripe=_stripe(env),
             auth_cache_ttl=_positive(env, "ONEROUTER_AUTH_CACHE_TTL", 5.0),
             keepalive_interval=_positive(env, "ONEROUTER_KEEPALIVE_INTERVAL", 5.0),
             max_body_bytes=int(_positive(env, "ONEROUTER_MAX_BODY_BYTES", 10 * 1024 * 1024)),
+            cache_pepper=env.get("ONEROUTER_CACHE_PEPPER", "").encode("utf-8"),
             environ=env,
         )
 

@@ -28,3 +28,23 @@ def test_an_existing_ledger_table_gets_the_expiry_index(aws: LocalAWS) -> None:
 
     table = dynamodb.describe_table(TableName=name)["Table"]
     assert [i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])] == ["by_expiry"]
+
+
+def test_an_existing_cache_table_gets_its_ttl(aws: LocalAWS) -> None:
+    template = load_template(find_template())
+    cache = template.tables["CacheTable"]
+    prefix = "onerouter-older-cache"  # its own: the test above provisions its prefix whole
+    dynamodb = boto3.client("dynamodb")
+    name = table_name(prefix, "CacheTable")
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=cache.key_schema,
+        AttributeDefinitions=cache.attributes,
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    provision(template, prefix)
+    provision(template, prefix)  # and again: already on, left alone
+
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}

@@ -20,6 +20,8 @@ def test_defaults() -> None:
     assert settings.auth_cache_ttl == 5.0
     assert settings.keepalive_interval == 5.0
     assert settings.max_body_bytes == 10 * 1024 * 1024
+    assert settings.tables.cache == "onerouter-cache"
+    assert settings.cache_pepper == b""
     assert dict(settings.environ) == {}
 
 
@@ -36,6 +38,8 @@ def test_environment_overrides() -> None:
         "ONEROUTER_AUTH_CACHE_TTL": "0.5",
         "ONEROUTER_KEEPALIVE_INTERVAL": "2",
         "ONEROUTER_MAX_BODY_BYTES": "262144",
+        "CACHE_TABLE": "stack-cache",
+        "ONEROUTER_CACHE_PEPPER": "pépper",
         "OPENAI_API_KEY": "sk-test",
     }
 
@@ -44,8 +48,14 @@ def test_environment_overrides() -> None:
     assert str(settings.catalog_path) == "/etc/onerouter/catalog.yaml"
     assert settings.admin_token == "admin-secret"
     assert settings.tables == Tables(
-        "stack-keys", "stack-accounts", "stack-ledger", "stack-usage", "stack-activity"
+        "stack-keys",
+        "stack-accounts",
+        "stack-ledger",
+        "stack-usage",
+        "stack-activity",
+        cache="stack-cache",
     )
+    assert settings.cache_pepper == "pépper".encode()
     assert settings.usage_queue_url == "https://sqs.example/123/usage"
     assert settings.auth_cache_ttl == 0.5
     assert settings.keepalive_interval == 2.0
@@ -138,3 +148,10 @@ def test_stripe_settings_keep_secrets_out_of_repr() -> None:
     assert settings.tables.idempotency == "stack-idempotency"
     assert "secret" not in repr(settings)
     assert Settings.from_env({}).stripe.secret_key is None
+
+
+def test_the_cache_pepper_stays_out_of_repr() -> None:
+    settings = Settings.from_env({"ONEROUTER_CACHE_PEPPER": "pepper-secret"})
+
+    assert settings.cache_pepper == b"pepper-secret"
+    assert "pepper-secret" not in repr(settings)

@@ -26,6 +26,7 @@ def provision(template: Template, prefix: str = "onerouter-local") -> dict[str, 
         names[spec.logical_id] = name
         if name in existing:
             _add_missing_indexes(dynamodb, name, spec)
+            _enable_ttl(dynamodb, name, spec, check=True)
             continue
         args: dict[str, Any] = {
             "TableName": name,
@@ -37,11 +38,7 @@ def provision(template: Template, prefix: str = "onerouter-local") -> dict[str, 
             args["GlobalSecondaryIndexes"] = spec.global_indexes
         dynamodb.create_table(**args)
         dynamodb.get_waiter("table_exists").wait(TableName=name)
-        if spec.ttl_attribute:
-            dynamodb.update_time_to_live(
-                TableName=name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
-            )
+        _enable_ttl(dynamodb, name, spec)
     # Dead-letter queues first: the queues that redrive into them need their ARNs.
     ordered = sorted(template.queues.values(), key=lambda q: q.dead_letter_target is not None)
     arns: dict[str, str] = {}
@@ -62,6 +59,21 @@ def provision(template: Template, prefix: str = "onerouter-local") -> dict[str, 
             QueueUrl=url, AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
     return _environment(template, names)
+
+
+def _enable_ttl(dynamodb: Any, name: str, spec: TableSpec, check: bool = False) -> None:
+    """Turns on the template's TTL; on an existing table (made before the template had one,
+    say the cache's) only when it is not on already, as DynamoDB refuses to set it twice."""
+    if not spec.ttl_attribute:
+        return
+    if check:
+        current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+            return
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+    )
 
 
 def _add_missing_indexes(dynamodb: Any, name: str, spec: TableSpec) -> None:

@@ -2,8 +2,8 @@
 
 A usage event goes out before each response ends, so this is on the hot path: botocore's
 client would spend milliseconds of CPU and a worker thread on every send; this spends a
-signature (aws_signing.sign_root_post) and one round trip on a kept-alive connection
-(http1.Origin). Messages that arrive while a
+signature and one round trip on a kept-alive connection (aws_json.AwsJsonClient, which also
+retries throttling, 5xx answers and network failures). Messages that arrive while a
 send is in flight go out together in the next SendMessageBatch (up to ten): no waiting
 added when traffic is light, one round trip for many messages when it is heavy.
 """
@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
-import orjson
 
-from ..aws_signing import Signer, region_of
-from .http1 import ConnectionFailed, Origin
+from ..aws_json import ATTEMPTS, AwsJsonClient
+from ..aws_signing import region_of
 
 BATCH = 10  # SendMessageBatch's most
-_ATTEMPTS = 3
-# Failures worth another try: throttling, and SQS or the network having a bad moment.
-_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class SendFailed(Exception):
@@ -32,18 +27,14 @@ class SendFailed(Exception):
 
 class SqsSender:
     def __init__(self, queue_url: str) -> None:
-        parts = urlsplit(queue_url)
         self.queue_url = queue_url
         # The JSON protocol posts to the service's root; the queue is named in the body.
-        self._endpoint = f"{parts.scheme}://{parts.netloc}/"
-        self._region = region_of(queue_url, "sqs")
-        self._signer = Signer()
-        self._origin = Origin(self._endpoint)
+        self._client = AwsJsonClient(queue_url, "sqs", "AmazonSQS", region_of(queue_url, "sqs"))
         self._waiting: list[tuple[str, asyncio.Future[None]]] = []
         self._sending: asyncio.Task[None] | None = None
 
     async def aclose(self) -> None:
-        await self._origin.aclose()
+        await self._client.aclose()
 
     async def send(self, body: str) -> None:
         """Sends one message, alone or in a batch with others; raises SendFailed when SQS
@@ -83,14 +74,17 @@ class SqsSender:
         left = dict(enumerate(bodies))
         refused: dict[int, str] = {}  # entries SQS says are at fault themselves: never retried
         problem = ""
-        for attempt in range(_ATTEMPTS):
+        # The client retries whole calls; entries SQS failed on its side are sent again here.
+        for attempt in range(ATTEMPTS):
             if attempt:
                 await anyio.sleep(0.05 * 2**attempt)
                 if target == "SendMessageBatch":
                     payload = {
                         "Entries": [{"Id": str(i), "MessageBody": b} for i, b in left.items()]
                     }
-            status, answer = await self._call(target, payload)
+            status, answer = await self._client.call(
+                target, {"QueueUrl": self.queue_url, **payload}
+            )
             if status == 200 and target == "SendMessage":
                 return {}
             if status == 200:
@@ -103,29 +97,7 @@ class SqsSender:
                     return refused
                 problem = "SQS did not take some entries"
                 continue
-            problem = f"HTTP {status} {answer.get('__type', '')}".strip() if status else answer[""]
-            if status and status not in _RETRY_STATUS:
-                break
+            kind = answer.get("__type", "")
+            problem = f"HTTP {status} {kind}".strip() if status else answer.get("message", kind)
+            break
         return refused | {i: problem for i in left}
-
-    async def _call(self, target: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """(status, JSON answer); status 0 with {"": problem} when the network failed."""
-        body = orjson.dumps({"QueueUrl": self.queue_url, **payload})
-        headers = {
-            "content-type": "application/x-amz-json-1.0",
-            "x-amz-target": f"AmazonSQS.{target}",
-        }
-        signed = await self._signer.sign_root_post(
-            self._endpoint, headers, body, "sqs", self._region
-        )
-        try:
-            status, content = await self._origin.post("/", signed, body)
-        except ConnectionFailed as exc:
-            return 0, {"": str(exc)}
-        try:
-            answer = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            answer = {}
-        if isinstance(answer, dict) and isinstance(answer.get("__type"), str):
-            answer["__type"] = answer["__type"].rsplit("#", 1)[-1]
-        return status, answer if isinstance(answer, dict) else {}

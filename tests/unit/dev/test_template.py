@@ -203,3 +203,13 @@ def test_activity_is_per_account_and_row(template: Template) -> None:
         {"AttributeName": "account_id", "KeyType": "HASH"},
         {"AttributeName": "row_key", "KeyType": "RANGE"},
     ]
+
+
+def test_cache_table_is_keyed_by_lookup_and_expires(template: Template) -> None:
+    cache = template.tables["CacheTable"]
+
+    assert cache.key_schema == [{"AttributeName": "lookup", "KeyType": "HASH"}]
+    assert cache.attributes == [{"AttributeName": "lookup", "AttributeType": "S"}]
+    assert cache.global_indexes == []
+    assert cache.ttl_attribute == "expires_at"
+    assert template.environment["CACHE_TABLE"] == {"Ref": "CacheTable"}

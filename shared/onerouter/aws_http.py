@@ -1,9 +1,10 @@
 """POSTs to one HTTP/1.1 origin over kept-alive connections, on asyncio's streams.
 
-The usage event's send is on every request's path, so its cost counts: a general client
-(httpcore over anyio and h11) spends about a millisecond of CPU per call on bookkeeping this
-narrow case does not need. Here: one origin, one method, bodies sized by Content-Length (what
-SQS answers with), the request written in one piece, the answer read in two.
+The usage event's send and the prompt cache's reads and writes are on every request's path, so
+their cost counts: a general client (httpcore over anyio and h11) spends about a millisecond of
+CPU per call on bookkeeping this narrow case does not need. Here: one origin, one method, bodies
+sized by Content-Length (what SQS and DynamoDB answer with), the request written in one piece,
+the answer read in two.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class Origin:
         except (asyncio.LimitOverrunError, ValueError) as exc:
             writer.close()
             raise ConnectionFailed(f"bad answer: {type(exc).__name__}") from None
+        except BaseException:  # cancelled too (a caller's time budget): the answer is lost
+            writer.close()
+            raise
         if close or len(self._idle) >= self._keep:
             writer.close()
         else:
