@@ -49,6 +49,8 @@ def catalog(fake_base_url: str, anthropic_base_url: str | None = None) -> dict[s
             "id": MODEL_ID,
             "name": "Bench model",
             "context_length": 8192,
+            # Every bench request is the same: with the cache on they would all be hits.
+            "cache_ttl": 0,
             "endpoints": [
                 {
                     "provider": "fake",
@@ -70,6 +72,7 @@ def catalog(fake_base_url: str, anthropic_base_url: str | None = None) -> dict[s
                 "id": ANTHROPIC_MODEL_ID,
                 "name": "Bench model (Anthropic protocol)",
                 "context_length": 200000,
+                "cache_ttl": 0,
                 "max_output_tokens": 8192,
                 "endpoints": [
                     {

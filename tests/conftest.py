@@ -103,6 +103,7 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "name": "Test Chat",
                 "aliases": ["chat"],
                 "context_length": 8192,
+                "cache_ttl": 0,
                 "endpoints": [
                     # Listed dearest first: routing must still try the cheaper one first.
                     {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
@@ -110,9 +111,25 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 ],
             },
             {
+                # The one model with the prompt cache on (the others answer every request
+                # afresh, so their tests see each request reach a provider).
+                "id": "test/cached",
+                "name": "Test Cached",
+                "context_length": 8192,
+                "cache_ttl": 60,
+                "endpoints": [
+                    {
+                        "provider": "primary",
+                        "model": "gpt-4o-mini",
+                        "pricing": {"prompt": "1", "completion": "2", "input_cache_read": "0.5"},
+                    }
+                ],
+            },
+            {
                 "id": "test/solo",
                 "name": "Test Solo",
                 "context_length": 8192,
+                "cache_ttl": 0,
                 "endpoints": [
                     {"provider": "primary", "model": "gpt-4o-mini", "pricing": price("1", "2")}
                 ],
@@ -121,6 +138,7 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "id": "test/policy",
                 "name": "Test Data Policy",
                 "context_length": 8192,
+                "cache_ttl": 0,
                 "endpoints": [
                     {"provider": "trainer", "model": "gpt-4o-mini", "pricing": price("0.5", "1")},
                     {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
@@ -130,6 +148,7 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "id": "test/hasty",
                 "name": "Test Hasty",
                 "context_length": 8192,
+                "cache_ttl": 0,
                 "endpoints": [
                     {"provider": "hasty", "model": "gpt-4o-mini", "pricing": price("1", "2")},
                     {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
@@ -139,6 +158,7 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "id": "test/no-tools",
                 "name": "Test No Tools",
                 "context_length": 8192,
+                "cache_ttl": 0,
                 "input_modalities": ["text", "image"],
                 "endpoints": [
                     {
@@ -155,6 +175,7 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "id": "test/dead-first",
                 "name": "Test Dead First",
                 "context_length": 8192,
+                "cache_ttl": 0,
                 "endpoints": [
                     {"provider": "closed-port", "model": "x", "pricing": price("0.1", "0.1")},
                     {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
@@ -164,6 +185,7 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                 "id": "test/offline",
                 "name": "Test Offline",
                 "context_length": 8192,
+                "cache_ttl": 0,
                 "endpoints": [
                     {"provider": "unconfigured", "model": "x", "pricing": price("1", "1")}
                 ],

@@ -30,6 +30,8 @@ def model(
         "id": model_id,
         "name": model_id,
         "context_length": context_length,
+        # Off unless a test asks: each test's repeated requests must reach its provider.
+        "cache_ttl": 0,
         "endpoints": list(endpoints),
         **extra,
     }

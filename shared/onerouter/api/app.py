@@ -16,6 +16,8 @@ from starlette.routing import Mount
 
 from ..accounts.auth import Authenticator
 from ..accounts.service import AccountService
+from ..cache.prompt_cache import PromptCache
+from ..cache.store import CacheStore
 from ..providers import SUPPORTED_PROTOCOLS, Upstream, adapter_for
 from ..routing.catalog import load_catalog
 from ..routing.dispatch import Dispatcher
@@ -52,6 +54,7 @@ def create_app(
     authenticator = Authenticator(keys, accounts, ttl=settings.auth_cache_ttl)
 
     usage = SqsUsageSink(settings.usage_queue_url) if settings.usage_queue_url else None
+    cache = PromptCache(CacheStore(settings.tables.cache), settings.cache_pepper)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -59,6 +62,7 @@ def create_app(
         await upstream.aclose()
         if usage is not None:
             await usage.aclose()
+        await cache.aclose()
 
     public = [*completions.routes, *models.routes]
     app = Starlette(
@@ -80,7 +84,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.pipeline = Pipeline(authenticator, router, Dispatcher(adapters, router.health), usage)
+    app.state.pipeline = Pipeline(
+        authenticator, router, Dispatcher(adapters, router.health), usage, cache=cache
+    )
     app.state.accounts = AccountService(accounts, keys, ledger)
     billing.state(app.state, app.state.accounts, settings)
     app.state.usage_records = UsageRepository(settings.tables.usage)

@@ -12,13 +12,17 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 
 from ..accounts.auth import Authenticator, Principal
-from ..billing.pricing import Cost, Tokens, cost_of, worst_case
+from ..billing.pricing import Cost, Tokens, cost_of, hit_cost, worst_case
 from ..billing.spend import Hold, Spending
+from ..cache import answers
+from ..cache.answers import Entry
+from ..cache.key import CacheKey
+from ..cache.prompt_cache import PromptCache
 from ..providers.base import Target
 from ..requests import GatewayRequest
 from ..routing.dispatch import Dispatcher
@@ -46,6 +50,8 @@ class Call:
     route: Route
     generation_id: str
     hold: Hold
+    cache_key: CacheKey | None = None  # None: the model's cache is off
+    cache_status: str = "MISS"
     created_at: str = field(default_factory=utcnow)
     started: float = field(default_factory=time.monotonic)
 
@@ -63,12 +69,14 @@ class Pipeline:
         dispatcher: Dispatcher,
         usage: UsageSink | None = None,
         spending: Spending | None = None,
+        cache: PromptCache | None = None,
     ):
         self.authenticator = authenticator
         self.router = router
         self.dispatcher = dispatcher
         self.usage = usage or LoggedUsageSink()
         self.spending = spending or Spending()
+        self.cache = cache
 
     async def authenticate(self, authorization: str | None) -> Principal:
         return await self.authenticator.authenticate(authorization)
@@ -85,14 +93,21 @@ class Pipeline:
             for t in route.targets
         )
         hold = self.spending.hold(principal, most)
-        return Call(principal, request, route, new_generation_id(), hold)
+        call = Call(principal, request, route, new_generation_id(), hold)
+        if self.cache is not None and route.model.cache_ttl:
+            call.cache_key = self.cache.key(principal.account_id, route.model.id, request)
+        return call
 
     async def complete(self, call: Call) -> tuple[Target, dict[str, Any]]:
         try:
+            entry = await self._lookup(call)
+            if entry is not None:
+                return await self._whole_hit(call, entry)
             target, body = await self.dispatcher.complete(call.route, call.request)
         except BaseException:
             self.spending.settle(call.hold, None)
             raise
+        self._remember(call, target, answer=body)
         body["id"] = call.generation_id
         usage = body.get("usage")
         estimated = not isinstance(usage, dict) or not usage.get("completion_tokens")
@@ -111,8 +126,18 @@ class Pipeline:
         Whatever way the stream ends, the request is booked before it does: from the provider's
         usage, or from what was received when the provider never said (a dropped stream, a
         client that went away)."""
+        try:
+            entry = await self._lookup(call)
+        except BaseException:
+            self.spending.settle(call.hold, None)
+            raise
+        if entry is not None:
+            async for item in self._streamed_hit(call, entry):
+                yield item
+            return
         show_usage = call.request.include_usage
         show_cost = call.request.include_cost
+        kept = _Kept() if call.cache_key is not None else None
         served: Target | None = None
         tokens: Tokens | None = None
         cost: Cost | None = None
@@ -124,6 +149,8 @@ class Pipeline:
             async for target, chunk in self.dispatcher.stream(call.route, call.request):
                 if served is None:
                     served, first = target, time.monotonic()
+                if kept is not None:
+                    kept.add(chunk)
                 chunk["id"] = call.generation_id
                 for choice in chunk.get("choices") or ():
                     received += _delta_chars(choice.get("delta"))
@@ -140,6 +167,8 @@ class Pipeline:
                     chunk.pop("usage", None)
                 yield target, chunk
             status = "ok"
+            if served is not None and kept is not None and kept.chunks:
+                self._remember(call, served, chunks=kept.chunks)
         except Exception:
             status = "error"
             raise
@@ -155,6 +184,90 @@ class Pipeline:
                 with anyio.CancelScope(shield=True):
                     await self._book(call, served, tokens, cost, status, ttft, finish, estimated)
 
+    # ---- the prompt cache ---------------------------------------------------------------
+    async def _lookup(self, call: Call) -> Entry | None:
+        if self.cache is None or call.cache_key is None:
+            return None
+        entry = await self.cache.lookup(call.cache_key)
+        call.cache_status = "MISS" if entry is None else "HIT"
+        return entry
+
+    def _remember(
+        self,
+        call: Call,
+        target: Target,
+        answer: dict[str, Any] | None = None,
+        chunks: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Keeps a finished answer for the next identical request: only the requested model's
+        (a fallback model's answer is not the answer to this key), and only a whole one."""
+        if self.cache is None or call.cache_key is None or target.model_id != call.route.model.id:
+            return
+        if answer is not None:
+            kept = {k: v for k, v in answer.items() if k != "id"}
+            if any(c.get("finish_reason") in (None, "error") for c in kept.get("choices") or ()):
+                return
+        elif not chunks or not any(c.get("usage") for c in chunks):
+            return
+        entry = Entry(
+            target.model_id,
+            target.provider.id,
+            target.endpoint.model,
+            answer=kept if answer is not None else None,
+            chunks=chunks,
+        )
+        self.cache.remember(call.cache_key, entry, call.route.model.cache_ttl)
+
+    def _hit_target(self, call: Call, entry: Entry) -> Target:
+        """The endpoint that made the cached answer, as the catalog has it now."""
+        for target in call.route.targets:
+            if target.provider.id == entry.provider and target.model_id == entry.model:
+                return target
+        model = self.router.model(entry.model)
+        provider = self.router.catalog.providers.get(entry.provider)
+        for endpoint in model.endpoints:
+            if provider is not None and endpoint.provider == provider.id:
+                return Target(model.id, provider, endpoint, None)
+        return call.route.targets[0]
+
+    async def _whole_hit(self, call: Call, entry: Entry) -> tuple[Target, dict[str, Any]]:
+        target = self._hit_target(call, entry)
+        body = answers.whole(entry)
+        body["id"] = call.generation_id
+        usage = body["usage"]
+        tokens = Tokens.from_usage(usage)
+        cost = hit_cost(target.endpoint.pricing, tokens.prompt)
+        if call.request.include_cost:
+            _show_cost(body, usage, cost)
+        billed = Tokens(prompt=tokens.prompt, cache_read=tokens.prompt)
+        await self._book(call, target, billed, cost, "ok", None, None, False, "HIT")
+        return target, body
+
+    async def _streamed_hit(
+        self, call: Call, entry: Entry
+    ) -> AsyncIterator[tuple[Target, dict[str, Any]]]:
+        target = self._hit_target(call, entry)
+        billed = Tokens()
+        cost = Cost()
+        status: Status = "cancelled"
+        try:
+            for chunk in answers.streamed(entry):
+                chunk["id"] = call.generation_id
+                usage = chunk.get("usage")
+                if isinstance(usage, dict) and usage:
+                    prompt = Tokens.from_usage(usage).prompt
+                    billed = Tokens(prompt=prompt, cache_read=prompt)
+                    cost = hit_cost(target.endpoint.pricing, prompt)
+                    if call.request.include_cost:
+                        _show_cost(chunk, usage, cost)
+                    if not call.request.include_usage:
+                        continue
+                yield target, chunk
+            status = "ok"
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._book(call, target, billed, cost, status, 0, None, False, "HIT")
+
     async def _book(
         self,
         call: Call,
@@ -165,6 +278,7 @@ class Pipeline:
         ttft_ms: int | None,
         finish_reason: str | None,
         estimated: bool,
+        cache: Literal["HIT", "MISS"] = "MISS",
     ) -> None:
         """Settles the request's hold and sends its usage event."""
         self.spending.settle(call.hold, cost.total)
@@ -192,8 +306,32 @@ class Pipeline:
             streamed=call.request.stream,
             finish_reason=finish_reason if isinstance(finish_reason, str) else None,
             estimated=estimated,
+            cache=cache,
         )
         await self.usage.send(event)
+
+
+# A stream is kept for the cache only up to about this many characters of text.
+_KEEP_CHARS = 200_000
+
+
+class _Kept:
+    """A stream's chunks as the provider sent them, for the cache; dropped once too big."""
+
+    def __init__(self) -> None:
+        self.chunks: list[dict[str, Any]] | None = []
+        self._chars = 0
+
+    def add(self, chunk: dict[str, Any]) -> None:
+        if self.chunks is None:
+            return
+        copied = {k: v for k, v in chunk.items() if k != "id"}
+        if isinstance(copied.get("usage"), dict):
+            copied["usage"] = dict(copied["usage"])
+        self.chunks.append(copied)
+        self._chars += sum(_delta_chars(c.get("delta")) for c in chunk.get("choices") or ())
+        if self._chars > _KEEP_CHARS:
+            self.chunks = None
 
 
 def _delta_chars(delta: Any) -> int:

@@ -113,3 +113,12 @@ def worst_case(
 ) -> Decimal:
     """The most a request may cost before it is made: every prompt token fresh."""
     return cost_of(pricing, Tokens(prompt_tokens, completion_tokens), images).total
+
+
+def hit_cost(pricing: Pricing, prompt_tokens: int) -> Cost:
+    """A prompt-cache hit: the prompt at the cache-read price, and nothing else (no completion
+    was generated and no provider was called)."""
+    read_price = (
+        pricing.input_cache_read if pricing.input_cache_read is not None else pricing.prompt
+    )
+    return Cost(cache_read=max(prompt_tokens, 0) * read_price / _MILLION)

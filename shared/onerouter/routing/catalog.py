@@ -128,6 +128,8 @@ class Model(_Strict):
     context_length: int = Field(gt=0)
     max_output_tokens: int | None = Field(default=None, gt=0)
     input_modalities: list[Modality] = ["text"]
+    # Seconds a repeated request is answered from the prompt cache; 0 turns it off.
+    cache_ttl: int = Field(default=3600, ge=0, le=30 * 24 * 3600)
     endpoints: list[Endpoint] = Field(min_length=1)
 
 

@@ -61,7 +61,10 @@ def _render_chunk(item: tuple[Target, dict[str, Any]]) -> bytes:
 
 
 def _headers(call: Call, target: Target | None) -> dict[str, str]:
-    headers = {"x-onerouter-generation-id": call.generation_id, "x-onerouter-cache": "MISS"}
+    headers = {
+        "x-onerouter-generation-id": call.generation_id,
+        "x-onerouter-cache": call.cache_status,
+    }
     if target is not None:
         headers["x-onerouter-provider"] = target.provider.id
     return headers
