@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from ..requests import ChatRequest, GatewayRequest
 
-# OpenRouter's names for the parameters an endpoint may or may not support.
-PARAMETERS = frozenset(
+# OpenRouter's names for the parameters an endpoint may or may not support. What every
+# protocol's translation carries:
+_CORE = frozenset(
     {
         "tools",
         "tool_choice",
-        "parallel_tool_calls",
         "response_format",
         "structured_outputs",
         "reasoning",
@@ -24,13 +24,18 @@ PARAMETERS = frozenset(
         "temperature",
         "top_p",
         "top_k",
+        "stop",
+    }
+)
+_CLAUDE = _CORE | {"parallel_tool_calls"}
+_GEMINI = _CORE | {"seed", "n", "presence_penalty", "frequency_penalty"}
+# ...and what only OpenAI-compatible APIs take.
+PARAMETERS = (
+    _CLAUDE
+    | _GEMINI
+    | {
         "min_p",
         "top_a",
-        "stop",
-        "seed",
-        "n",
-        "presence_penalty",
-        "frequency_penalty",
         "repetition_penalty",
         "logit_bias",
         "logprobs",
@@ -43,43 +48,10 @@ PARAMETERS = frozenset(
 PROTOCOL_PARAMETERS: dict[str, frozenset[str]] = {
     "openai": PARAMETERS,
     "azure": PARAMETERS,
-    "anthropic": frozenset(
-        {
-            "tools",
-            "tool_choice",
-            "parallel_tool_calls",
-            "response_format",
-            "structured_outputs",
-            "reasoning",
-            "include_reasoning",
-            "max_tokens",
-            "temperature",
-            "top_p",
-            "top_k",
-            "stop",
-        }
-    ),
-    "gemini": frozenset(
-        {
-            "tools",
-            "tool_choice",
-            "response_format",
-            "structured_outputs",
-            "reasoning",
-            "include_reasoning",
-            "max_tokens",
-            "temperature",
-            "top_p",
-            "top_k",
-            "stop",
-            "seed",
-            "n",
-            "presence_penalty",
-            "frequency_penalty",
-        }
-    ),
+    "anthropic": _CLAUDE,
+    "bedrock": _CLAUDE,
+    "gemini": _GEMINI,
 }
-PROTOCOL_PARAMETERS["bedrock"] = PROTOCOL_PARAMETERS["anthropic"]
 
 # Features an endpoint must have whatever the caller's preferences: without them the answer
 # would be wrong, not just different.

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ...errors import InvalidRequest
 from ...requests import ChatRequest, GatewayRequest
 from ..base import Target
-from ..parts import data_url, image_url, unsupported
+from ..parts import assistant_calls, data_url, image_url, unsupported
 from ..reasoning import signed_thinking
 from ..turns import BlockBuilders, split_conversation
 from .params import add_thinking, add_tools, max_tokens
@@ -138,23 +136,10 @@ def _assistant_blocks(message: dict[str, Any], where: str, model: str) -> list[B
         for kind, text, signature in signed_thinking(message)
     ]
     blocks += _text_blocks(message.get("content"), where, model)
-    for k, call in enumerate(message.get("tool_calls") or ()):
-        function = call.get("function") or {}
-        try:
-            arguments = orjson.loads(function.get("arguments") or "{}")
-        except orjson.JSONDecodeError:
-            arguments = None
-        if not isinstance(arguments, dict):
-            here = f"{where}.tool_calls[{k}].function.arguments"
-            raise InvalidRequest(f"{here}: not a JSON object", param=here)
-        blocks.append(
-            {
-                "type": "tool_use",
-                "id": call.get("id"),
-                "name": function.get("name"),
-                "input": arguments,
-            }
-        )
+    blocks += [
+        {"type": "tool_use", "id": call_id, "name": name, "input": tool_input}
+        for call_id, name, tool_input in assistant_calls(message, where)
+    ]
     return blocks
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ..base import Target
-from ..parts import arguments
+from ..parts import Answer, arguments, tool_call
 from ..parts import usage as openai_usage
 from ..reasoning import encrypted_detail, text_detail
 from .params import JSON_TOOL
@@ -38,54 +37,25 @@ def usage(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, Any]:
-    texts: list[str] = []
-    thoughts: list[str] = []
-    details: list[dict[str, Any]] = []
-    tool_calls: list[dict[str, Any]] = []
+    answer = Answer()
     for block in data.get("content") or ():
         kind = block.get("type")
         if kind == "text":
-            texts.append(block.get("text") or "")
+            answer.texts.append(block.get("text") or "")
         elif kind == "thinking":
-            thoughts.append(block.get("thinking") or "")
-            details.append(text_detail(len(details), thoughts[-1], block.get("signature")))
+            answer.thoughts.append(block.get("thinking") or "")
+            signature = block.get("signature")
+            answer.details.append(text_detail(len(answer.details), answer.thoughts[-1], signature))
         elif kind == "redacted_thinking":
-            details.append(encrypted_detail(len(details), block.get("data") or ""))
+            answer.details.append(encrypted_detail(len(answer.details), block.get("data") or ""))
         elif kind == "tool_use" and block.get("name") == JSON_TOOL:
-            texts.append(arguments(block.get("input")))
+            answer.texts.append(arguments(block.get("input")))
         elif kind == "tool_use":
-            tool_calls.append(
-                {
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name"),
-                        "arguments": arguments(block.get("input")),
-                    },
-                }
+            answer.tool_calls.append(
+                tool_call(block.get("id"), block.get("name"), block.get("input"))
             )
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-        message["content"] = message["content"] or None
-    if thoughts:
-        message["reasoning"] = "".join(thoughts)
-    if details:
-        message["reasoning_details"] = details
     stop_reason = data.get("stop_reason")
-    choice = {
-        "index": 0,
-        "message": message,
-        "finish_reason": finish_reason(stop_reason, bool(tool_calls)),
-        "native_finish_reason": stop_reason,
-        "logprobs": None,
-    }
-    return {
-        "id": data.get("id"),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": target.model_id,
-        "provider": target.provider.id,
-        "choices": [choice],
-        "usage": usage(data.get("usage") or {}),
-    }
+    finish = finish_reason(stop_reason, bool(answer.tool_calls))
+    return answer.chat_completion(
+        data.get("id"), target, finish, stop_reason, usage(data.get("usage") or {})
+    )

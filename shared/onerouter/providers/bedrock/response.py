@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 from ..anthropic.params import JSON_TOOL
 from ..base import Target
-from ..parts import arguments
+from ..parts import Answer, arguments, tool_call
 from ..parts import usage as openai_usage
 from ..reasoning import encrypted_detail, text_detail
 
@@ -44,60 +43,32 @@ def usage(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_provider_response(data: dict[str, Any], target: Target) -> dict[str, Any]:
-    texts: list[str] = []
-    thoughts: list[str] = []
-    details: list[dict[str, Any]] = []
-    tool_calls: list[dict[str, Any]] = []
+    answer = Answer()
     message = (data.get("output") or {}).get("message") or {}
     for block in message.get("content") or ():
         if not isinstance(block, dict):
             continue
         if "text" in block:
-            texts.append(block.get("text") or "")
+            answer.texts.append(block.get("text") or "")
         elif "reasoningContent" in block:
             content = block["reasoningContent"] or {}
             if isinstance(content.get("redactedContent"), str):
-                details.append(encrypted_detail(len(details), content["redactedContent"]))
+                redacted = encrypted_detail(len(answer.details), content["redactedContent"])
+                answer.details.append(redacted)
                 continue
             reasoning = content.get("reasoningText") or {}
-            thoughts.append(reasoning.get("text") or "")
-            details.append(text_detail(len(details), thoughts[-1], reasoning.get("signature")))
+            answer.thoughts.append(reasoning.get("text") or "")
+            signature = reasoning.get("signature")
+            answer.details.append(text_detail(len(answer.details), answer.thoughts[-1], signature))
         elif "toolUse" in block and (block["toolUse"] or {}).get("name") == JSON_TOOL:
-            texts.append(arguments(block["toolUse"].get("input")))
+            answer.texts.append(arguments(block["toolUse"].get("input")))
         elif "toolUse" in block:
             call = block["toolUse"] or {}
-            tool_calls.append(
-                {
-                    "id": call.get("toolUseId"),
-                    "type": "function",
-                    "function": {
-                        "name": call.get("name"),
-                        "arguments": arguments(call.get("input")),
-                    },
-                }
+            answer.tool_calls.append(
+                tool_call(call.get("toolUseId"), call.get("name"), call.get("input"))
             )
-    answer: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
-    if tool_calls:
-        answer["tool_calls"] = tool_calls
-        answer["content"] = answer["content"] or None
-    if thoughts:
-        answer["reasoning"] = "".join(thoughts)
-    if details:
-        answer["reasoning_details"] = details
     stop_reason = data.get("stopReason")
-    choice = {
-        "index": 0,
-        "message": answer,
-        "finish_reason": finish_reason(stop_reason, bool(tool_calls)),
-        "native_finish_reason": stop_reason,
-        "logprobs": None,
-    }
-    return {
-        "id": generation_id(),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": target.model_id,
-        "provider": target.provider.id,
-        "choices": [choice],
-        "usage": usage(data.get("usage") or {}),
-    }
+    finish = finish_reason(stop_reason, bool(answer.tool_calls))
+    return answer.chat_completion(
+        generation_id(), target, finish, stop_reason, usage(data.get("usage") or {})
+    )
