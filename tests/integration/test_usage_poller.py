@@ -99,7 +99,9 @@ def test_drain_bills_everything_and_leaves_failures_to_redrive(
         return handler(event, context)
 
     assert drain(queue.url, counting) == 26
-    assert sum(seen) == 27
+    # 27 deliveries; 28 when the malformed one outlives its 1 s visibility timeout while the
+    # drain still runs (a loaded machine) and comes back within the same drain.
+    assert sum(seen) in (27, 28)
     assert len(seen) <= 2  # gathered into batches of up to 100, as Lambda does
     account = service.accounts.get(opened.account_id)
     assert account is not None
