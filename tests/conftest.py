@@ -14,6 +14,7 @@ import yaml
 from onerouter.accounts.service import NewAccount
 from onerouter.api.app import create_app
 from onerouter.dev.aws import LocalAWS
+from onerouter.dev.cognito import ConsoleCognito
 from onerouter.settings import Settings
 from tests.fakes.gateway import ServerThread
 from tests.fakes.openai_provider import FakeOpenAIProvider
@@ -228,7 +229,11 @@ def settings(
 
 @pytest.fixture(scope="session")
 def gateway(settings: Settings) -> Iterator[ServerThread]:
-    with ServerThread(create_app(settings)) as server:
+    # Sign-up codes as `onerouter dev` makes them: kept here for the tests to read
+    # (`gateway.app.state.cognito.code_for(email)`), where Cognito would email them.
+    assert settings.cognito is not None, "the template's user pool was not provisioned"
+    cognito = ConsoleCognito(settings.cognito.client_id, say=lambda _: None)
+    with ServerThread(create_app(settings, cognito=cognito)) as server:
         yield server
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_CATALOG = Path(__file__).parent / "routing" / "default_catalog.yaml"
+# The dashboard's build (web/dist in a checkout), served by `onerouter dev`.
+DEFAULT_DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
 # Where the dashboard lives (ONEROUTER_PUBLIC_URL); Checkout returns buyers to its credits page,
 # with Stripe filling in {CHECKOUT_SESSION_ID}.
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
@@ -43,6 +45,10 @@ class Tables:
     idempotency: str = "onerouter-idempotency"
     # Sealed prompt-cache entries by lookup id, each expiring through the TTL.
     cache: str = "onerouter-cache"
+    # Which account each person signed in through Cognito owns, by their Cognito sub.
+    logins: str = "onerouter-logins"
+    # Per-hour, per-endpoint request counters for the models page (GET /api/v1/models/stats).
+    endpoint_stats: str = "onerouter-endpoint-stats"
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,23 @@ class StripeSettings:
     api_base: str | None = None
     success_url: str = f"{DEFAULT_PUBLIC_URL}{CHECKOUT_SUCCESS_PATH}"
     cancel_url: str = f"{DEFAULT_PUBLIC_URL}{CHECKOUT_CANCEL_PATH}"
+
+
+@dataclass(frozen=True)
+class CognitoSettings:
+    """The user pool the dashboard's people sign in to (COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID).
+
+    Tokens are checked against the pool's keys at `jwks_url`: Cognito's own address on AWS, the
+    moto server's locally (derived from AWS_ENDPOINT_URL), or ONEROUTER_COGNITO_JWKS_URL."""
+
+    user_pool_id: str
+    client_id: str
+    region: str
+    jwks_url: str
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,12 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     # The prompt cache's HKDF salt (cache/key.py): a server-side secret; empty means none.
     cache_pepper: bytes = field(default=b"", repr=False)
+    # Dashboard sign-in; None: not configured, and only API keys are accepted.
+    cognito: CognitoSettings | None = None
+    # Where the dashboard's build is served from, when the gateway serves it (locally).
+    dashboard_dir: Path = DEFAULT_DASHBOARD_DIR
+    # Cookies are marked Secure when the dashboard is served over https.
+    public_url: str = DEFAULT_PUBLIC_URL
     # The whole environment, for provider credentials named by the catalog (`api_key_env`).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -89,6 +118,8 @@ class Settings:
                 activity=env.get("ACTIVITY_TABLE") or defaults.activity,
                 idempotency=env.get("IDEMPOTENCY_TABLE") or defaults.idempotency,
                 cache=env.get("CACHE_TABLE") or defaults.cache,
+                logins=env.get("LOGINS_TABLE") or defaults.logins,
+                endpoint_stats=env.get("ENDPOINT_STATS_TABLE") or defaults.endpoint_stats,
             ),
             usage_queue_url=env.get("USAGE_QUEUE_URL") or None,
             stripe=_stripe(env),
@@ -96,6 +127,9 @@ class Settings:
             keepalive_interval=_positive(env, "ONEROUTER_KEEPALIVE_INTERVAL", 5.0),
             max_body_bytes=int(_positive(env, "ONEROUTER_MAX_BODY_BYTES", 10 * 1024 * 1024)),
             cache_pepper=env.get("ONEROUTER_CACHE_PEPPER", "").encode("utf-8"),
+            cognito=_cognito(env),
+            dashboard_dir=Path(env.get("ONEROUTER_DASHBOARD_DIR") or DEFAULT_DASHBOARD_DIR),
+            public_url=(env.get("ONEROUTER_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
             environ=env,
         )
 
@@ -109,3 +143,17 @@ def _stripe(env: Mapping[str, str]) -> StripeSettings:
         success_url=f"{public}{CHECKOUT_SUCCESS_PATH}",
         cancel_url=f"{public}{CHECKOUT_CANCEL_PATH}",
     )
+
+
+def _cognito(env: Mapping[str, str]) -> CognitoSettings | None:
+    pool, client = env.get("COGNITO_USER_POOL_ID"), env.get("COGNITO_CLIENT_ID")
+    if not pool or not client:
+        return None
+    # A pool id is "<region>_<id>".
+    region = pool.split("_", 1)[0]
+    jwks = env.get("ONEROUTER_COGNITO_JWKS_URL")
+    if not jwks:
+        endpoint = env.get("AWS_ENDPOINT_URL")
+        base = endpoint.rstrip("/") if endpoint else f"https://cognito-idp.{region}.amazonaws.com"
+        jwks = f"{base}/{pool}/.well-known/jwks.json"
+    return CognitoSettings(pool, client, region, jwks)

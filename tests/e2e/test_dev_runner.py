@@ -90,11 +90,17 @@ def test_dev_serves_the_seeded_account_and_stops_on_ctrl_c(
     )
     assert streamed[-1].choices[0].finish_reason == "stop"
     assert [m.id for m in client.models.list()][:1]
+    # The dev login signs in to the dev account's dashboard.
+    api = env["ONEROUTER_BASE_URL"].removesuffix("/v1") + "/api/v1"
+    credentials = {"email": env["ONEROUTER_DEV_EMAIL"], "password": env["ONEROUTER_DEV_PASSWORD"]}
+    session = httpx.post(f"{api}/auth/sign-in", json=credentials).json()["data"]
+    assert session["account_id"] == "acct_dev"
 
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=20)
     assert process.returncode == 0
     assert env["ONEROUTER_API_KEY"] in output  # printed for the user
+    assert env["ONEROUTER_DEV_PASSWORD"] in output
     assert "$10.00" in output
 
 
@@ -113,9 +119,18 @@ def test_dev_uses_an_existing_endpoint_and_creates_what_is_missing(
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=20)
 
-    # A second start on the same store keeps the account and issues it a new key.
+    # A second start on the same store keeps the account and issues it a new key, and the
+    # dev login a new password, still for the same account.
     process, again = run_dev(AWS_ENDPOINT_URL=os.environ["AWS_ENDPOINT_URL"])
     assert again["ONEROUTER_API_KEY"] != env["ONEROUTER_API_KEY"]
+    assert again["ONEROUTER_DEV_PASSWORD"] != env["ONEROUTER_DEV_PASSWORD"]
+    api = again["ONEROUTER_BASE_URL"].removesuffix("/v1") + "/api/v1"
+    credentials = {
+        "email": again["ONEROUTER_DEV_EMAIL"],
+        "password": again["ONEROUTER_DEV_PASSWORD"],
+    }
+    session = httpx.post(f"{api}/auth/sign-in", json=credentials).json()["data"]
+    assert session["account_id"] == "acct_dev"
     account = boto3.client("dynamodb").get_item(
         TableName="onerouter-local-AccountsTable", Key={"account_id": {"S": "acct_dev"}}
     )["Item"]

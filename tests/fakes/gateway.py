@@ -16,10 +16,10 @@ import uvicorn
 class ServerThread:
     """Runs an ASGI app under uvicorn in a background thread, the way `onerouter dev` does."""
 
-    def __init__(self, app: Any, name: str = "gateway", **config: Any) -> None:
+    def __init__(self, app: Any, name: str = "gateway", port: int = 0, **config: Any) -> None:
         self.app = app
         self.name = name
-        self.port = 0
+        self.port = port  # 0: any free one
         # uvicorn.Config overrides, and `grace`: seconds open requests get at stop().
         self._grace: float = config.pop("grace", 5.0)
         self._config = {"lifespan": "on", **config}
@@ -34,7 +34,7 @@ class ServerThread:
         # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_config=None, access_log=False, **self._config)
         self._server = uvicorn.Server(config)

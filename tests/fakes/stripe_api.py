@@ -17,6 +17,7 @@ GET /v1/payment_intents/{id}. Errors are Stripe-shaped: {"error": {"type", "mess
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -24,9 +25,11 @@ from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import parse_qsl
 
+import httpx
+import stripe
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.gateway import ServerThread
@@ -181,6 +184,8 @@ def _line_item(item: Any, param: str) -> int:
 class FakeStripe:
     def __init__(self, api_key: str = DEFAULT_API_KEY) -> None:
         self.api_key = api_key
+        # Where the hosted checkout page (see `host_checkout`) delivers its signed events.
+        self.webhook: tuple[str, str] | None = None
         self.requests: list[StripeRequest] = []
         self.sessions: dict[str, dict[str, Any]] = {}
         self.payment_intents: dict[str, dict[str, Any]] = {}
@@ -238,6 +243,13 @@ class FakeStripe:
             "metadata": {},
         }
 
+    def host_checkout(self, webhook_url: str, webhook_secret: str) -> None:
+        """Serve Checkout's payment page as Stripe does, for a browser: sessions made from now on
+        have their `url` here, and paying there completes the session, delivers the signed
+        checkout.session.completed event to `webhook_url`, and sends the buyer to the
+        session's success_url."""
+        self.webhook = (webhook_url, webhook_secret)
+
     @staticmethod
     def public(session: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in session.items() if not k.startswith("_")}
@@ -250,6 +262,8 @@ class FakeStripe:
                 Route("/v1/checkout/sessions", self._create_session, methods=["POST"]),
                 Route("/v1/checkout/sessions/{id}", self._get_session, methods=["GET"]),
                 Route("/v1/payment_intents/{id}", self._get_intent, methods=["GET"]),
+                Route("/c/pay/{id}", self._payment_page, methods=["GET"]),
+                Route("/c/pay/{id}", self._pay_on_page, methods=["POST"]),
             ]
         )
 
@@ -277,7 +291,8 @@ class FakeStripe:
         session = {
             "id": session_id,
             "object": "checkout.session",
-            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+            "url": f"{self.url if self.webhook else 'https://checkout.stripe.com'}"
+            f"/c/pay/{session_id}",
             "mode": "payment",
             "status": "open",
             "payment_status": "unpaid",
@@ -316,6 +331,45 @@ class FakeStripe:
         except StripeProblem as problem:
             return _error(problem)
         return JSONResponse(intent)
+
+    async def _payment_page(self, request: Request) -> Response:
+        session = self.sessions.get(request.path_params["id"])
+        if session is None:
+            return HTMLResponse("<h1>This checkout does not exist</h1>", status_code=404)
+        total = f"${session['amount_total'] / 100:.2f}"
+        return HTMLResponse(
+            "<!doctype html><title>Pay OneRouter</title>"
+            f"<h1>Pay OneRouter {total}</h1>"
+            f'<form method="post"><button type="submit">Pay {total}</button></form>'
+        )
+
+    async def _pay_on_page(self, request: Request) -> Response:
+        session_id = request.path_params["id"]
+        if session_id not in self.sessions or self.webhook is None:
+            return HTMLResponse("<h1>This checkout does not exist</h1>", status_code=404)
+        paid = self.pay(session_id)
+        url, secret = self.webhook
+        payload = json.dumps(
+            {
+                "id": "evt_" + secrets.token_hex(12),
+                "object": "event",
+                "api_version": "2025-01-27.acacia",
+                "created": int(time.time()),
+                "livemode": False,
+                "type": "checkout.session.completed",
+                "data": {"object": paid},
+            }
+        )
+        signature = stripe.WebhookSignature.generate_signature_header(payload, secret)
+        async with httpx.AsyncClient(timeout=10) as client:
+            delivered = await client.post(
+                url,
+                content=payload.encode(),
+                headers={"content-type": "application/json", "stripe-signature": signature},
+            )
+        delivered.raise_for_status()
+        back = paid["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id)
+        return RedirectResponse(back, status_code=303)
 
 
 def _error(problem: StripeProblem) -> Response:

@@ -64,6 +64,40 @@ class Principal:
             raise PermissionDenied("This API key is disabled.", code="key_disabled")
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A dashboard user: their Cognito `sub` and email."""
+
+    sub: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    account: Account
+    key: ApiKey | None = None  # the API key used; None for a person
+    person: Person | None = None  # the signed-in person; None for an API key
+
+    @property
+    def account_id(self) -> str:
+        return self.account.account_id
+
+    def check_can_manage(self) -> None:
+        """Keys, settings and purchases: a person, or an enabled management key."""
+        if self.person is not None:
+            return
+        assert self.key is not None
+        if not self.key.management:
+            raise PermissionDenied(
+                "Managing this account needs a management key or the dashboard; this is a "
+                "regular API key. The operator issues management keys "
+                "(POST /api/v1/admin/accounts/{id}/keys).",
+                code="not_a_management_key",
+            )
+        if self.key.disabled:
+            raise PermissionDenied("This API key is disabled.", code="key_disabled")
+
+
 class Authenticator:
     def __init__(
         self,

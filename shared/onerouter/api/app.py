@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from ..accounts.auth import Authenticator
+from ..accounts.cognito import Cognito
+from ..accounts.people import People
 from ..accounts.service import AccountService
+from ..accounts.tokens import TokenVerifier
 from ..cache.prompt_cache import PromptCache
 from ..cache.store import CacheStore
 from ..providers import SUPPORTED_PROTOCOLS, Upstream, adapter_for
@@ -25,19 +29,35 @@ from ..routing.health import Health
 from ..routing.router import Router
 from ..settings import Settings
 from ..store.accounts import AccountsRepository
+from ..store.endpoint_stats import EndpointStatsRepository
 from ..store.keys import KeysRepository
 from ..store.ledger import LedgerRepository
+from ..store.logins import LoginsRepository
 from ..store.usage import ActivityRepository, UsageRepository
 from ..usage.producer import SqsUsageSink
+from . import dashboard
 from .errors import HANDLERS
 from .pipeline import Pipeline
-from .routes import account, admin, api_keys, billing, completions, health, models
+from .routes import (
+    account,
+    admin,
+    api_keys,
+    auth,
+    billing,
+    completions,
+    generations,
+    health,
+    models,
+)
 
 
 def create_app(
-    settings: Settings | None = None, endpoint_health: Health | None = None
+    settings: Settings | None = None,
+    endpoint_health: Health | None = None,
+    cognito: Cognito | None = None,
 ) -> Starlette:
-    """The gateway. `endpoint_health` keeps the endpoints' outcomes (default: a fresh one)."""
+    """The gateway. `endpoint_health` keeps the endpoints' outcomes (default: a fresh one);
+    `cognito` signs people in (default: the user pool the settings name, if any)."""
     settings = settings or Settings.from_env()
     catalog = load_catalog(settings.catalog_path)
     router = Router(catalog, settings.environ, SUPPORTED_PROTOCOLS, endpoint_health)
@@ -71,14 +91,18 @@ def create_app(
             Mount(
                 "/api/v1",
                 routes=[
+                    *models.stats_routes,
                     *public,
                     *account.routes,
+                    *generations.routes,
                     *api_keys.routes,
                     *admin.routes,
                     *billing.routes,
+                    *auth.routes,
                 ],
             ),
             *health.routes,
+            *dashboard.routes(settings.dashboard_dir),
         ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
@@ -91,8 +115,23 @@ def create_app(
     billing.state(app.state, app.state.accounts, settings)
     app.state.usage_records = UsageRepository(settings.tables.usage)
     app.state.activity = ActivityRepository(settings.tables.activity)
+    app.state.endpoint_stats = models.EndpointStats(
+        EndpointStatsRepository(settings.tables.endpoint_stats)
+    )
     app.state.upstream = upstream
+    _people(app.state, settings, accounts, cognito)
     listing = models.listing(router)
     app.state.models_listing = listing
     app.state.models_by_id = {entry["id"]: entry for entry in listing}
     return app
+
+
+def _people(state: Any, settings: Settings, accounts: AccountsRepository, cognito: Any) -> None:
+    """Dashboard sign-in, when a user pool is configured: `state.cognito` and `state.people`."""
+    pool = settings.cognito
+    state.cognito, state.people = None, None
+    if pool is None:
+        return
+    verifier = TokenVerifier(pool.jwks_url, pool.issuer, pool.client_id)
+    state.cognito = cognito or Cognito(pool.client_id)
+    state.people = People(verifier, LoginsRepository(settings.tables.logins), accounts)

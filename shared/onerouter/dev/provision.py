@@ -8,7 +8,21 @@ from typing import Any
 
 import boto3
 
-from .template import TableSpec, Template
+from .template import TableSpec, Template, UserPoolSpec
+
+# The user pool and client properties moto's Cognito (and Cognito's API) take as they are.
+_POOL_PROPERTIES = (
+    "UsernameAttributes",
+    "AutoVerifiedAttributes",
+    "Policies",
+    "AccountRecoverySetting",
+)
+_CLIENT_PROPERTIES = (
+    "ExplicitAuthFlows",
+    "GenerateSecret",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+)
 
 
 def table_name(prefix: str, logical_id: str) -> str:
@@ -58,7 +72,33 @@ def provision(template: Template, prefix: str = "onerouter-local") -> dict[str, 
         arns[queue.logical_id] = sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
+    for pool in template.user_pools.values():
+        names.update(_user_pool(prefix, pool))
     return _environment(template, names)
+
+
+def _user_pool(prefix: str, spec: UserPoolSpec) -> dict[str, str]:
+    """The pool (found by name, else created) and its app clients: logical id -> real id."""
+    cognito: Any = boto3.client("cognito-idp")
+    name = table_name(prefix, spec.logical_id)
+    pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+    pool_id = next((p["Id"] for p in pools if p["Name"] == name), None)
+    if pool_id is None:
+        props = {k: v for k, v in spec.properties.items() if k in _POOL_PROPERTIES}
+        pool_id = cognito.create_user_pool(PoolName=name, **props)["UserPool"]["Id"]
+    ids = {spec.logical_id: pool_id}
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)
+    existing = {c["ClientName"]: c["ClientId"] for c in clients["UserPoolClients"]}
+    for logical_id, client in spec.clients.items():
+        client_name = client.get("ClientName") or logical_id
+        client_id = existing.get(client_name)
+        if client_id is None:
+            props = {k: v for k, v in client.items() if k in _CLIENT_PROPERTIES}
+            client_id = cognito.create_user_pool_client(
+                UserPoolId=pool_id, ClientName=client_name, **props
+            )["UserPoolClient"]["ClientId"]
+        ids[logical_id] = client_id
+    return ids
 
 
 def _enable_ttl(dynamodb: Any, name: str, spec: TableSpec, check: bool = False) -> None:

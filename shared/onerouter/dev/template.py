@@ -53,11 +53,21 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class UserPoolSpec:
+    """A Cognito user pool and its app clients (logical id -> their CloudFormation properties)."""
+
+    logical_id: str
+    properties: dict[str, Any]
+    clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Template:
     tables: dict[str, TableSpec]
     queues: dict[str, QueueSpec]
     # Function environment: variable -> the logical id it references (!Ref), or a literal.
     environment: dict[str, Any]
+    user_pools: dict[str, UserPoolSpec] = field(default_factory=dict)
 
 
 def find_template(start: Path | None = None) -> Path:
@@ -78,6 +88,7 @@ def load_template(path: Path) -> Template:
     resources: dict[str, Any] = document.get("Resources", {})
     tables: dict[str, TableSpec] = {}
     queues: dict[str, QueueSpec] = {}
+    pools: dict[str, UserPoolSpec] = {}
     for logical_id, resource in resources.items():
         kind = resource.get("Type")
         props = resource.get("Properties", {})
@@ -103,7 +114,16 @@ def load_template(path: Path) -> Template:
                 dead_letter_target=target["Fn::GetAtt"][0] if isinstance(target, dict) else None,
                 max_receive_count=redrive.get("maxReceiveCount"),
             )
+    for logical_id, resource in resources.items():
+        if resource.get("Type") == "AWS::Cognito::UserPool":
+            pools[logical_id] = UserPoolSpec(logical_id, resource.get("Properties", {}))
+    for logical_id, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Cognito::UserPoolClient":
+            pool = props.get("UserPoolId", {}).get("Ref")
+            if pool in pools:
+                pools[pool].clients[logical_id] = props
     globals_env = (
         document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     )
-    return Template(tables, queues, dict(globals_env))
+    return Template(tables, queues, dict(globals_env), pools)

@@ -7,6 +7,8 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from .dynamo import Repository, from_item, to_item
 from .records import Account
 
@@ -31,6 +33,24 @@ class AccountsRepository(Repository):
         )
         item = response.get("Item")
         return _account(item) if item else None
+
+    def set_data_collection(self, account_id: str, data_collection: str) -> Account | None:
+        """Sets whether providers that may train on prompts may serve the account; None if
+        there is no such account (never creates one)."""
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"account_id": {"S": account_id}},
+                UpdateExpression="SET data_collection = :value",
+                ConditionExpression="attribute_exists(account_id)",
+                ExpressionAttributeValues={":value": {"S": data_collection}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _account(response["Attributes"])
 
     def scan(self) -> Iterator[Account]:
         """Every account: for audits, never the hot path."""

@@ -3,12 +3,17 @@
 Usage: one item per request, keyed by its generation id alone, so writes spread evenly over
 partitions however busy one account is, and a second write of the same request is refused.
 Activity: per account, one item per day, model, provider and key, whose counters are added to.
+
+The usage table's `by_account` index (account_id, created_at; all attributes) lists one
+account's requests newest first, a page at a time (`UsageRepository.page`). Its partition is
+the account, so it takes a very busy account's every write (template.yaml says how far that
+goes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +29,20 @@ _COUNTERS = (
     "cost",
 )
 _LABELS = ("day", "model", "provider", "key_id")
+ACCOUNT_INDEX = "by_account"
+# What a page's position is made of: the index's key and the table's.
+PAGE_KEY = ("account_id", "created_at", "generation_id")
+# Items one query reads (before filters), and queries one page may take: a selective filter
+# gives a short page (with a cursor to go on from) rather than an unbounded read.
+_QUERY_ITEMS = 200
+_MAX_QUERIES = 10
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[dict[str, Any]]
+    # Where the next page starts (the PAGE_KEY attributes), or None at the end.
+    next_key: dict[str, str] | None
 
 
 class UsageRepository(Repository):
@@ -40,6 +59,54 @@ class UsageRepository(Repository):
         item = response.get("Item")
         return from_item(item) if item else None
 
+    def page(
+        self,
+        account_id: str,
+        limit: int,
+        start: Mapping[str, str] | None = None,
+        filters: Mapping[str, str] | None = None,
+    ) -> Page:
+        """Up to `limit` of the account's records, newest first, after `start` (a `next_key`),
+        whose attributes equal `filters`. Reads until `limit` records match or the end, at most
+        `_MAX_QUERIES` queries: a page may be short and still have a `next_key`."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": ACCOUNT_INDEX,
+            "KeyConditionExpression": "#account_id = :account_id",
+            "ScanIndexForward": False,
+        }
+        names = {"#account_id": "account_id"}
+        values: dict[str, Any] = {":account_id": account_id}
+        conditions = []
+        for i, (name, value) in enumerate(sorted((filters or {}).items())):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = value
+            conditions.append(f"#f{i} = :f{i}")
+        # Unfiltered, a query reads just what the page shows; filtered, more at a time.
+        arguments["Limit"] = max(limit, _QUERY_ITEMS) if conditions else limit
+        if conditions:
+            arguments["FilterExpression"] = " AND ".join(conditions)
+        arguments["ExpressionAttributeNames"] = names
+        arguments["ExpressionAttributeValues"] = to_item(values)
+        if start is not None:
+            arguments["ExclusiveStartKey"] = to_item({name: start[name] for name in PAGE_KEY})
+        records: list[dict[str, Any]] = []
+        last: dict[str, Any] | None = None
+        for _ in range(_MAX_QUERIES):
+            response = self.dynamodb.query(**arguments)
+            items = response.get("Items", [])
+            last = response.get("LastEvaluatedKey")
+            for position, item in enumerate(items):
+                records.append(from_item(item))
+                if len(records) == limit:
+                    more = last is not None or position < len(items) - 1
+                    return Page(records, _position(records[-1]) if more else None)
+            if last is None:
+                return Page(records, None)
+            arguments["ExclusiveStartKey"] = last
+        assert last is not None  # else the loop returned
+        return Page(records, _position(from_item(last)))
+
     def costs_by_account(self) -> dict[str, Decimal]:
         """Σ cost of every recorded request, per account. A full scan: audits only."""
         totals: dict[str, Decimal] = {}
@@ -48,6 +115,10 @@ class UsageRepository(Repository):
             account_id = values["account_id"]
             totals[account_id] = totals.get(account_id, Decimal(0)) + values["cost"]
         return totals
+
+
+def _position(record: Mapping[str, Any]) -> dict[str, str]:
+    return {name: record[name] for name in PAGE_KEY}
 
 
 def row_key(day: str, model: str, provider: str, key_id: str) -> str:

@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ..settings import Settings
 from ..store.accounts import AccountsRepository
+from ..store.endpoint_stats import EndpointStatsRepository
 from ..store.keys import KeysRepository
 from ..store.ledger import LedgerRepository
 from ..store.usage import ActivityRepository, UsageRepository
@@ -199,6 +200,7 @@ class UsageConsumer:
             LedgerRepository(tables.ledger, accounts, dynamodb),
             UsageRepository(tables.usage, dynamodb),
             ActivityRepository(tables.activity, dynamodb),
+            stats=EndpointStatsRepository(tables.endpoint_stats, dynamodb),
             **options,
         )
         return cls(writer)

@@ -13,6 +13,10 @@ is written once per batch rather than once per request. A transaction cancelled 
 records exist already (a duplicate delivery) is retried without them: nothing is billed twice.
 The ledger entry id is unique because it names a record created in the same transaction, and
 a record is created once. Groups larger than a transaction's 100 items are split.
+
+Once the batch's transactions are done, the requests they recorded (never the duplicates they
+refused) are added to the endpoint stats (store/endpoint_stats.py), outside the transactions:
+stats are not money.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from botocore.exceptions import ClientError
 from ..logs import log_failure
 from ..store.accounts import AccountsRepository
 from ..store.dynamo import cancellation_codes
+from ..store.endpoint_stats import EndpointCounts, EndpointStatsRepository, bucket, hour_of
 from ..store.keys import KeysRepository
 from ..store.ledger import LedgerRepository, UnknownAccount
 from ..store.records import ActivityRow, LedgerEntry, utcnow
@@ -88,6 +93,7 @@ class UsageWriter:
         activity: ActivityRepository,
         *,
         max_items: int = MAX_TRANSACTION_ITEMS,
+        stats: EndpointStatsRepository | None = None,
     ) -> None:
         if max_items < _FIXED_ITEMS + 3:
             raise ValueError("a transaction must hold at least one request's items")
@@ -97,6 +103,7 @@ class UsageWriter:
         self.usage = usage
         self.activity = activity
         self.max_items = max_items
+        self.stats = stats
 
     def write(self, events: Sequence[tuple[str, UsageEvent]]) -> WriteOutcome:
         """Bills `events` (message id, event), each account's in its own transactions.
@@ -114,10 +121,12 @@ class UsageWriter:
                 outcome.duplicates += 1
         # One transaction after another: a batch of 100 accounts takes 1-2 s on DynamoDB, well
         # inside the function's 20 s. (Accounts could go side by side: their items are disjoint.)
+        billed: list[UsageEvent] = []
         results = [
-            self._write_account(account_id, self._chunks(group.values()))
+            self._write_account(account_id, self._chunks(group.values()), billed)
             for account_id, group in groups.items()
         ]
+        self._add_stats(billed)
         for result in results:
             outcome.written += result.written
             outcome.duplicates += result.duplicates
@@ -145,11 +154,13 @@ class UsageWriter:
             chunks.append(chunk)
         return chunks
 
-    def _write_account(self, account_id: str, chunks: list[list[_Usage]]) -> WriteOutcome:
+    def _write_account(
+        self, account_id: str, chunks: list[list[_Usage]], billed: list[UsageEvent]
+    ) -> WriteOutcome:
         outcome = WriteOutcome()
         for chunk in chunks:
             try:
-                written, duplicates = self._write_chunk(account_id, chunk)
+                written, duplicates = self._write_chunk(account_id, chunk, billed)
             except Exception as exc:
                 log_failure(logger, f"usage not written for account {account_id}", exc)
                 failure = WriteFailed(type(exc).__name__)
@@ -163,8 +174,11 @@ class UsageWriter:
             outcome.transactions += 1 if written else 0
         return outcome
 
-    def _write_chunk(self, account_id: str, chunk: list[_Usage]) -> tuple[int, int]:
-        """Writes one transaction's worth; answers (records written, records already there)."""
+    def _write_chunk(
+        self, account_id: str, chunk: list[_Usage], billed: list[UsageEvent]
+    ) -> tuple[int, int]:
+        """Writes one transaction's worth; answers (records written, records already there),
+        and adds the events it billed now to `billed`."""
         pending = {usage.event.generation_id: usage.event for usage in chunk}
         gone_keys: set[str] = set()
         duplicates = 0
@@ -199,8 +213,23 @@ class UsageWriter:
                     time.sleep(0.02 * 2**transient * (1 + random.random()))
                     continue
                 raise
+            billed.extend(pending.values())
             return len(pending), duplicates
         return 0, duplicates
+
+    def _add_stats(self, events: Iterable[UsageEvent]) -> None:
+        """Adds the batch's newly recorded requests to the endpoint stats, one update per hour
+        and endpoint; a failure is logged, never raised (the books are written). A redelivery
+        cannot count a request twice: its record exists, so it is a duplicate and never gets
+        here again. A crash between the transactions and this update loses those requests'
+        counts instead: the stats may undercount, never overcount."""
+        if self.stats is None:
+            return
+        try:
+            for hour, counts in endpoint_counts(events):
+                self.stats.add(hour, counts)
+        except Exception as exc:
+            log_failure(logger, "endpoint stats not added", exc)
 
     def _plan(self, account_id: str, events: list[UsageEvent], gone_keys: set[str]) -> _Plan:
         events = sorted(events, key=lambda e: e.generation_id)
@@ -245,6 +274,39 @@ def usage_record(event: UsageEvent, ledger_entry: str) -> dict[str, Any]:
     del values["key_hash"], values["version"]
     values["ledger_entry"] = ledger_entry
     return values
+
+
+def endpoint_counts(events: Iterable[UsageEvent]) -> list[tuple[str, EndpointCounts]]:
+    """The events' counters per hour and endpoint. Cache hits are left out: no provider was
+    called. Latency and time to first token count requests that ended ok; throughput, the
+    streamed ones that also generated for a while after their first token."""
+    groups: dict[tuple[str, str, str], EndpointCounts] = {}
+    for event in events:
+        if event.cache == "HIT":
+            continue
+        key = (hour_of(event.created_at), event.model, event.provider)
+        counts = groups.setdefault(key, EndpointCounts(event.model, event.provider))
+        counts.requests += 1
+        if event.status == "error":
+            counts.errors += 1
+            continue
+        if event.status != "ok":
+            counts.cancelled += 1
+            continue
+        counts.ok += 1
+        _tally(counts.latency, bucket(event.latency_ms))
+        if event.ttft_ms is None:
+            continue
+        _tally(counts.ttft, bucket(event.ttft_ms))
+        generating = event.latency_ms - event.ttft_ms
+        if event.streamed and generating > 0 and event.completion_tokens > 0:
+            counts.tokens += event.completion_tokens
+            counts.gen_ms += generating
+    return [(key[0], counts) for key, counts in groups.items()]
+
+
+def _tally(histogram: dict[int, int], index: int) -> None:
+    histogram[index] = histogram.get(index, 0) + 1
 
 
 def _row_id(event: UsageEvent) -> tuple[str, str, str, str]:

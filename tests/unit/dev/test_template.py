@@ -85,11 +85,17 @@ def test_globals_environment_refers_to_the_resources(template: Template) -> None
     assert env["POWERTOOLS_SERVICE_NAME"] == "onerouter"
 
 
-def test_every_resource_ref_in_the_environment_is_a_table_or_queue(template: Template) -> None:
+def test_every_resource_ref_in_the_environment_is_provisioned_locally(template: Template) -> None:
+    """Every !Ref in the functions' environment names something the dev runner creates: a
+    table, a queue, a user pool or one of its app clients (or the AdminToken parameter)."""
     refs = [v["Ref"] for v in template.environment.values() if isinstance(v, dict)]
-    resources = set(template.tables) | set(template.queues)
+    pools = {
+        name for pool in template.user_pools.values() for name in (pool.logical_id, *pool.clients)
+    }
+    resources = set(template.tables) | set(template.queues) | pools
 
     assert {"KeysTable", "AccountsTable", "LedgerTable", "UsageQueue"} <= set(refs)
+    assert {"UserPool", "UserPoolClient", "LoginsTable"} <= set(refs)
     for ref in refs:
         assert ref in resources or ref == "AdminToken", ref
 
@@ -192,8 +198,25 @@ def test_usage_records_are_keyed_by_generation_alone(template: Template) -> None
     usage = template.tables["UsageTable"]
 
     assert usage.key_schema == [{"AttributeName": "generation_id", "KeyType": "HASH"}]
-    # No index by account: it would make a busy account a hot partition (README).
-    assert usage.global_indexes == []
+    # One index: an account's requests by time, for GET /api/v1/generations.
+    (index,) = usage.global_indexes
+    assert index["IndexName"] == "by_account"
+    assert index["KeySchema"] == [
+        {"AttributeName": "account_id", "KeyType": "HASH"},
+        {"AttributeName": "created_at", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_endpoint_stats_are_per_hour_and_endpoint_and_expire(template: Template) -> None:
+    stats = template.tables["EndpointStatsTable"]
+
+    assert stats.key_schema == [
+        {"AttributeName": "hour", "KeyType": "HASH"},
+        {"AttributeName": "endpoint", "KeyType": "RANGE"},
+    ]
+    assert stats.ttl_attribute == "expires_at"
+    assert template.environment["ENDPOINT_STATS_TABLE"] == {"Ref": "EndpointStatsTable"}
 
 
 def test_activity_is_per_account_and_row(template: Template) -> None:

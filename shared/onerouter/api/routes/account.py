@@ -1,28 +1,50 @@
-"""What a key may read about itself and its account: the key, the credits, one generation's
-record, and activity by day. Money is a USD decimal string."""
+"""What a key (or a person signed in to the dashboard) may read about the account: the key
+itself (keys only), the account's settings, its credits and credit lots, and activity by day.
+Money is a USD decimal string.
+
+Every route answers for the caller's own account only: the account comes from the caller
+(`api/callers.py`), never from the request.
+"""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from anyio import to_thread
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ...accounts.auth import Principal
-from ...billing.lots import CreditLots, next_expiry
+from ...billing.lots import CreditLots, Lot, next_expiry
 from ...billing.money import usd_str
 from ...errors import InvalidRequest, NotFound
 from ...store.ledger import UnknownAccount
-from ...store.records import ActivityRow
+from ...store.records import Account, ActivityRow
+from ..body import read_json, validate
+from ..callers import Caller, account_manager, account_reader
 from ..responses import json_response
 
 # The longest date range one activity request may cover, and the default one.
 MAX_ACTIVITY_DAYS = 366
 DEFAULT_ACTIVITY_DAYS = 30
+ACTIVITY_COLUMNS = (
+    "date",
+    "model",
+    "provider",
+    "key_id",
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cost",
+)
 
 
 async def _principal(request: Request) -> Principal:
@@ -51,15 +73,23 @@ async def get_key(request: Request) -> Response:
     return json_response({"data": data})
 
 
+def _credit_lots(request: Request) -> CreditLots:
+    service = request.app.state.accounts
+    return CreditLots(service.accounts, service.ledger)
+
+
+async def _account_and_lots(request: Request, caller: Caller) -> tuple[Account, list[Lot]]:
+    """The account and its lots (oldest first), fresh from storage."""
+    try:
+        return await to_thread.run_sync(_credit_lots(request).read, caller.account_id)
+    except UnknownAccount:
+        return caller.account, []
+
+
 async def get_credits(request: Request) -> Response:
     """The account's money, fresh from storage."""
-    principal = await _principal(request)
-    service = request.app.state.accounts
-    credit_lots = CreditLots(service.accounts, service.ledger)
-    try:
-        account, lots = await to_thread.run_sync(credit_lots.read, principal.account_id)
-    except UnknownAccount:
-        account, lots = principal.account, []
+    caller = await account_reader(request)
+    account, lots = await _account_and_lots(request, caller)
     upcoming = next_expiry(lots)
     data = {
         # total_credits is net of refunds: balance = total_credits - total_usage - total_expired.
@@ -75,59 +105,66 @@ async def get_credits(request: Request) -> Response:
     return json_response({"data": data})
 
 
-async def get_generation(request: Request) -> Response:
-    principal = await _principal(request)
-    generation_id = request.query_params.get("id")
-    if not generation_id:
-        raise InvalidRequest("The query parameter id is required.", param="id")
-    record = await to_thread.run_sync(request.app.state.usage_records.get, generation_id)
-    # Another account's generation is as absent as one that never was.
-    if record is None or record.get("account_id") != principal.account_id:
-        raise NotFound(
-            f"No generation {generation_id!r} for this account (yet: a request is recorded "
-            "a few seconds after it ends).",
-            code="generation_not_found",
-            param="id",
-        )
-    return json_response({"data": _generation(record)})
+async def get_lots(request: Request) -> Response:
+    """The account's credit lots, newest first. What is left of each is derived as
+    `billing/lots.py` says: the account's consumption taken from the oldest lots first."""
+    caller = await account_reader(request)
+    _, lots = await _account_and_lots(request, caller)
+    return json_response({"data": [_lot_view(lot) for lot in reversed(lots)]})
 
 
-def _generation(record: dict[str, Any]) -> dict[str, Any]:
-    money = {"cost": usd_str(record["cost"])}
-    details = record.get("cost_details") or {}
+def _lot_view(lot: Lot) -> dict[str, Any]:
+    entry = lot.entry
     return {
-        "id": record["generation_id"],
-        **{
-            name: record.get(name)
-            for name in (
-                "created_at",
-                "model",
-                "provider",
-                "provider_model",
-                "key_id",
-                "status",
-                "streamed",
-                "cache",
-                "finish_reason",
-                "estimated",
-            )
-        },
-        **{
-            name: int(record.get(name) or 0)
-            for name in (
-                "prompt_tokens",
-                "completion_tokens",
-                "cached_tokens",
-                "cache_write_tokens",
-                "reasoning_tokens",
-                "images",
-                "latency_ms",
-            )
-        },
-        "ttft_ms": None if record.get("ttft_ms") is None else int(record["ttft_ms"]),
-        **money,
-        "cost_details": {name: usd_str(Decimal(value)) for name, value in details.items()},
+        "id": entry.entry_id,
+        "kind": entry.kind,
+        "amount": usd_str(entry.amount),
+        "remaining": usd_str(lot.remaining),
+        "refunded": usd_str(entry.refunded or Decimal(0)),
+        "expired": usd_str(entry.expired_amount or Decimal(0)),
+        "created_at": entry.created_at,
+        "expires_at": lot.expires_at,
+        "note": entry.note,
     }
+
+
+def _account_view(account: Account, caller: Caller) -> dict[str, Any]:
+    return {
+        "account_id": account.account_id,
+        "email": caller.person.email if caller.person is not None else None,
+        "data_collection": account.data_collection,
+        "created_at": account.created_at,
+    }
+
+
+async def get_account(request: Request) -> Response:
+    """The account's settings, fresh from storage."""
+    caller = await account_reader(request)
+    account = await to_thread.run_sync(request.app.state.accounts.accounts.get, caller.account_id)
+    return json_response({"data": _account_view(account or caller.account, caller)})
+
+
+class AccountChangesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # "allow": providers that may train on prompts may serve this account's requests.
+    data_collection: Literal["allow", "deny"] | None = None
+
+
+async def update_account(request: Request) -> Response:
+    """Changes the account's settings. Routing in this process honours them at once (the
+    authentication cache forgets the account); other processes within the cache's TTL."""
+    caller = await account_manager(request)
+    body = validate(AccountChangesBody, await read_json(request, 16 * 1024))
+    if body.data_collection is None:
+        raise InvalidRequest('Send data_collection: "allow" or "deny".', param="data_collection")
+    accounts = request.app.state.accounts.accounts
+    updated = await to_thread.run_sync(
+        accounts.set_data_collection, caller.account_id, body.data_collection
+    )
+    if updated is None:  # the account is gone
+        raise NotFound("No such account.", code="account_not_found")
+    request.app.state.pipeline.authenticator.forget(caller.account_id)
+    return json_response({"data": _account_view(updated, caller)})
 
 
 def _day(request: Request, name: str, default: dt.date) -> dt.date:
@@ -141,8 +178,12 @@ def _day(request: Request, name: str, default: dt.date) -> dt.date:
 
 
 async def get_activity(request: Request) -> Response:
-    """Usage by day, model, provider and key, from `from` to `to` (inclusive, UTC days)."""
-    principal = await _principal(request)
+    """Usage by day, model, provider and key, from `from` to `to` (inclusive, UTC days), as
+    JSON or (`format=csv`) as a CSV file with the same columns."""
+    caller = await account_reader(request)
+    kind = request.query_params.get("format", "json")
+    if kind not in ("json", "csv"):
+        raise InvalidRequest("format must be json or csv.", param="format")
     today = dt.datetime.now(dt.UTC).date()
     last = _day(request, "to", today)
     first = _day(request, "from", last - dt.timedelta(days=DEFAULT_ACTIVITY_DAYS - 1))
@@ -151,7 +192,7 @@ async def get_activity(request: Request) -> Response:
     if (last - first).days >= MAX_ACTIVITY_DAYS:
         raise InvalidRequest(f"At most {MAX_ACTIVITY_DAYS} days at once.", param="from")
     rows: list[ActivityRow] = await to_thread.run_sync(
-        request.app.state.activity.rows, principal.account_id, first.isoformat(), last.isoformat()
+        request.app.state.activity.rows, caller.account_id, first.isoformat(), last.isoformat()
     )
     data = [
         {
@@ -168,6 +209,8 @@ async def get_activity(request: Request) -> Response:
         }
         for row in sorted(rows, key=lambda r: (r.day, r.model, r.provider, r.key_id))
     ]
+    if kind == "csv":
+        return _csv(data, f"activity-{first.isoformat()}-{last.isoformat()}.csv")
     total = sum((row.cost for row in rows), Decimal(0))
     return json_response(
         {
@@ -179,9 +222,23 @@ async def get_activity(request: Request) -> Response:
     )
 
 
+def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=ACTIVITY_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 routes = [
     Route("/key", get_key, methods=["GET"]),
+    Route("/account", get_account, methods=["GET"]),
+    Route("/account", update_account, methods=["PATCH"]),
     Route("/credits", get_credits, methods=["GET"]),
-    Route("/generation", get_generation, methods=["GET"]),
+    Route("/credits/lots", get_lots, methods=["GET"]),
     Route("/activity", get_activity, methods=["GET"]),
 ]

@@ -1,6 +1,6 @@
-"""The key management API (/api/v1/keys): a management key lists, creates, updates and deletes
-its account's API keys. A key's secret is shown once, in the answer that creates it; after that
-only its hint. Money is a USD decimal string.
+"""The key management API (/api/v1/keys): a management key, or a person signed in to the
+dashboard, lists, creates, updates and deletes the account's API keys. A key's secret is
+shown once, in the answer that creates it; after that only its hint. Money is a USD decimal string.
 
 A change takes effect at once in the process that made it (its authentication cache forgets
 the account); other processes serve a key from memory for up to `auth_cache_ttl` seconds
@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...accounts.auth import Principal
 from ...accounts.service import AccountService
 from ...billing.money import parse_usd, usd_str
 from ...errors import InvalidRequest, NotFound, PermissionDenied
 from ...store.keys import KeysRepository
 from ...store.records import ApiKey
 from ..body import read_json, validate
+from ..callers import Caller, account_manager
 from ..responses import json_response
 
 MAX_BODY_BYTES = 16 * 1024
@@ -104,22 +104,14 @@ class KeyChangesBody(BaseModel):
         return sent
 
 
-async def _manager(request: Request) -> Principal:
-    principal: Principal = await request.app.state.pipeline.authenticate(
-        request.headers.get("authorization")
-    )
-    principal.check_can_manage_keys()
-    return principal
-
-
 def _keys(request: Request) -> KeysRepository:
     service: AccountService = request.app.state.accounts
     return service.keys
 
 
-async def _find(request: Request, principal: Principal) -> ApiKey:
+async def _find(request: Request, caller: Caller) -> ApiKey:
     key_id: str = request.path_params["key_id"]
-    key = await to_thread.run_sync(_keys(request).find, principal.account_id, key_id)
+    key = await to_thread.run_sync(_keys(request).find, caller.account_id, key_id)
     if key is None:
         raise _not_found(key_id)
     return key
@@ -129,10 +121,11 @@ def _not_found(key_id: str) -> NotFound:
     return NotFound(f"No API key {key_id!r} in this account.", code="key_not_found")
 
 
-def _refuse_own_revocation(principal: Principal, key: ApiKey, action: str) -> None:
+def _refuse_own_revocation(caller: Caller, key: ApiKey, action: str) -> None:
     # The caller would lock itself out mid-conversation; another management key (or the
-    # operator) revokes a management key, which is how one rotates them.
-    if key.key_id == principal.key.key_id:
+    # operator, or a person) revokes a management key, which is how one rotates them. A
+    # person calls with no key, so has none to lock out.
+    if caller.key is not None and key.key_id == caller.key.key_id:
         raise PermissionDenied(
             f"A management key cannot {action} itself; use another management key.",
             code="cannot_revoke_own_key",
@@ -140,49 +133,49 @@ def _refuse_own_revocation(principal: Principal, key: ApiKey, action: str) -> No
 
 
 async def list_keys(request: Request) -> Response:
-    principal = await _manager(request)
-    keys = await to_thread.run_sync(_keys(request).of_account, principal.account_id)
+    caller = await account_manager(request)
+    keys = await to_thread.run_sync(_keys(request).of_account, caller.account_id)
     return json_response({"data": [key_view(key) for key in keys]})
 
 
 async def create_key(request: Request) -> Response:
-    principal = await _manager(request)
+    caller = await account_manager(request)
     body = validate(NewKeyBody, await read_json(request, MAX_BODY_BYTES))
     service: AccountService = request.app.state.accounts
     key, secret = await to_thread.run_sync(
-        lambda: service.issue_key(principal.account_id, body.label, limit=body.limit)
+        lambda: service.issue_key(caller.account_id, body.label, limit=body.limit)
     )
     return created_key_response(key, secret)
 
 
 async def update_key(request: Request) -> Response:
     """Changes a key's label, limit (null: none) or disabled flag; its usage is left alone."""
-    principal = await _manager(request)
+    caller = await account_manager(request)
     changes = validate(KeyChangesBody, await read_json(request, MAX_BODY_BYTES)).changes()
-    key = await _find(request, principal)
+    key = await _find(request, caller)
     if key.management and changes.get("limit") is not None:
         raise InvalidRequest("A management key cannot spend, so it takes no limit.", param="limit")
     if changes.get("disabled"):
-        _refuse_own_revocation(principal, key, "disable")
+        _refuse_own_revocation(caller, key, "disable")
     updated = await to_thread.run_sync(
-        _keys(request).update, key.key_hash, principal.account_id, changes
+        _keys(request).update, key.key_hash, caller.account_id, changes
     )
     if updated is None:  # deleted meanwhile
         raise _not_found(key.key_id)
-    request.app.state.pipeline.authenticator.forget(principal.account_id)
+    request.app.state.pipeline.authenticator.forget(caller.account_id)
     return json_response({"data": key_view(updated)})
 
 
 async def delete_key(request: Request) -> Response:
     """Deletes a key for good: it stops working here at once, and within the auth cache's
     TTL in every other process (see the module's docstring)."""
-    principal = await _manager(request)
-    key = await _find(request, principal)
-    _refuse_own_revocation(principal, key, "delete")
-    deleted = await to_thread.run_sync(_keys(request).delete, key.key_hash, principal.account_id)
+    caller = await account_manager(request)
+    key = await _find(request, caller)
+    _refuse_own_revocation(caller, key, "delete")
+    deleted = await to_thread.run_sync(_keys(request).delete, key.key_hash, caller.account_id)
     if deleted is None:  # deleted meanwhile
         raise _not_found(key.key_id)
-    request.app.state.pipeline.authenticator.forget(principal.account_id)
+    request.app.state.pipeline.authenticator.forget(caller.account_id)
     return json_response({"data": {"key_id": key.key_id, "deleted": True}})
 
 

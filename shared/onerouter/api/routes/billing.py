@@ -1,4 +1,5 @@
-"""Buying credit: a Checkout Session for a key's account, and Stripe's webhook that credits it.
+"""Buying credit: what a purchase costs (a quote), a Checkout Session for the caller's account,
+and Stripe's webhook that credits it.
 
 The webhook has no auth but Stripe's signature; it is served by the local app and, deployed,
 by BillingWebhookFunction (`api/webhook_app.py`).
@@ -16,15 +17,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...accounts.auth import Principal
 from ...accounts.service import AccountService
 from ...billing.money import parse_usd, usd_str
-from ...billing.purchase import check_amount, checkout_session_params, quote
+from ...billing.purchase import (
+    MAX_PURCHASE,
+    MIN_PURCHASE,
+    check_amount,
+    checkout_session_params,
+    quote,
+)
 from ...billing.stripe_api import BadSignature, StripeApi, StripeFailed, StripeNotConfigured
 from ...billing.stripe_webhook import EventInProgress, PurchaseNotCredited, StripeEvents
 from ...errors import InvalidRequest, OneRouterError, PermissionDenied, UpstreamFailed
 from ...settings import Settings
 from ..body import read_json, validate
+from ..callers import account_reader
 from ..responses import json_response
 
 logger = logging.getLogger("onerouter.api")
@@ -52,23 +59,40 @@ class RetryLater(OneRouterError):
     status, type, code = 409, "conflict", "retry_later"
 
 
-async def create_checkout(request: Request) -> Response:
-    """POST /api/v1/credits/checkout {amount}: a Stripe Checkout Session for `amount` USD."""
-    principal: Principal = await request.app.state.pipeline.authenticate(
-        request.headers.get("authorization")
+async def get_quote(request: Request) -> Response:
+    """GET /api/v1/credits/quote?amount=10: what buying `amount` USD of credit costs. No auth."""
+    rule = (
+        f"amount must be a number of US dollars from {usd_str(MIN_PURCHASE)} to "
+        f"{usd_str(MAX_PURCHASE)}, in whole cents"
     )
-    if principal.key.management:
+    try:
+        priced = quote(parse_usd(request.query_params.get("amount")))
+    except ValueError:
+        raise InvalidRequest(f"{rule}.", param="amount") from None
+    data = {
+        "amount": usd_str(priced.credits),
+        "fee": usd_str(priced.fee),
+        "total": usd_str(priced.total),
+    }
+    return json_response({"data": data})
+
+
+async def create_checkout(request: Request) -> Response:
+    """POST /api/v1/credits/checkout {amount}: a Stripe Checkout Session for `amount` USD.
+    A person signed in to the account, or a regular (enabled) API key of it."""
+    caller = await account_reader(request)
+    if caller.key is not None and caller.key.management:
         raise PermissionDenied(
             "Buying credit takes a regular API key of the account, not a management key.",
             code="management_key",
         )
-    if principal.key.disabled:
+    if caller.key is not None and caller.key.disabled:
         raise PermissionDenied("This API key is disabled.", code="key_disabled")
     body = validate(CheckoutBody, await read_json(request, 16 * 1024))
     priced = quote(body.amount)
     stripe: StripeApi = request.app.state.stripe
     params = checkout_session_params(
-        principal.account_id,
+        caller.account_id,
         priced,
         success_url=stripe.settings.success_url,
         cancel_url=stripe.settings.cancel_url,
@@ -78,7 +102,7 @@ async def create_checkout(request: Request) -> Response:
     except StripeNotConfigured:
         raise NotConfigured("Buying credit is not enabled on this gateway.") from None
     except StripeFailed as exc:
-        logger.error("stripe: checkout for account %s failed", principal.account_id)
+        logger.error("stripe: checkout for account %s failed", caller.account_id)
         raise UpstreamFailed(f"Stripe could not open a checkout: {exc}") from None
     data = {
         "id": session["id"],
@@ -132,6 +156,9 @@ def state(app_state: Any, accounts: AccountService, settings: Settings) -> None:
     )
 
 
-checkout_routes = [Route("/credits/checkout", create_checkout, methods=["POST"])]
+checkout_routes = [
+    Route("/credits/quote", get_quote, methods=["GET"]),
+    Route("/credits/checkout", create_checkout, methods=["POST"]),
+]
 webhook_routes = [Route("/billing/stripe/webhook", stripe_webhook, methods=["POST"])]
 routes = [*checkout_routes, *webhook_routes]
