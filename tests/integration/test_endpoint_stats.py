@@ -10,16 +10,19 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import openai
 import pytest
 
 from onerouter.accounts.secrets import hash_secret
 from onerouter.accounts.service import NewAccount
+from onerouter.dev.poller import drain
 from onerouter.settings import Settings
 from onerouter.store.endpoint_stats import bucket, midpoint
 from onerouter.store.records import utcnow
-from onerouter.usage.consumer import UsageConsumer
+from onerouter.usage.consumer import UsageConsumer, make_handler
 from onerouter.usage.events import UsageEvent
 from tests.fakes.gateway import ServerThread
+from tests.fakes.openai_provider import FakeOpenAIProvider
 from tests.usage_events import failed_ids, sqs_event, usage_event
 
 
@@ -139,3 +142,42 @@ def test_stats_never_fail_the_books(
     stored = gateway.app.state.accounts.accounts.get(account.account_id)
     assert stored is not None and stored.balance == Decimal("9.5")
     assert _line(_stats(gateway), model) is None
+
+
+def test_a_fallback_counts_against_the_endpoint_that_failed(
+    gateway: ServerThread,
+    settings: Settings,
+    client: openai.OpenAI,
+    fake: FakeOpenAIProvider,
+    backup: FakeOpenAIProvider,
+) -> None:
+    """Through the gateway: the cheaper endpoint answers 503, the dearer one serves. The usage
+    record names the failed attempt, and the stats count it as that endpoint's error."""
+    gateway.app.state.endpoint_stats.forget()
+    before = _line(_stats(gateway), "test/chat") or {"requests": 0, "success_rate": None}
+    fake.fail(503)
+    for stream in (False, True):
+        raw = client.chat.completions.with_raw_response.create(
+            model="test/chat", messages=[{"role": "user", "content": "hi"}], stream=stream
+        )
+        assert raw.headers["x-onerouter-provider"] == "backup"
+        if stream:
+            list(raw.parse())
+        fake.fail(503)
+    drain(settings.usage_queue_url, make_handler(settings))
+
+    record = gateway.app.state.usage_records.get(raw.headers["x-onerouter-generation-id"])
+    assert record is not None and record["provider"] == "backup"
+    assert record["failed_endpoints"] == [["test/chat", "primary"]]
+    shown = httpx.get(
+        f"{gateway.url}/api/v1/generation",
+        params={"id": record["generation_id"]},
+        headers={"authorization": f"Bearer {client.api_key}"},
+    ).json()["data"]
+    assert shown["failed_attempts"] == [{"model": "test/chat", "provider": "primary"}]
+    after = _line(_stats(gateway), "test/chat")
+    assert after is not None
+    assert after["requests"] == before["requests"] + 2
+    assert after["success_rate"] is not None and after["success_rate"] < 1
+    served = _line(_stats(gateway), "test/chat", provider="backup")
+    assert served is not None and served["success_rate"] == 1

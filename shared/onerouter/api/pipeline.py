@@ -54,6 +54,8 @@ class Call:
     cache_status: str = "MISS"
     created_at: str = field(default_factory=utcnow)
     started: float = field(default_factory=time.monotonic)
+    # Endpoints that failed before the one that served (provider outages, not the request's).
+    failed: list[Target] = field(default_factory=list)
 
     @property
     def needs(self) -> Needs:
@@ -103,7 +105,7 @@ class Pipeline:
             entry = await self._lookup(call)
             if entry is not None:
                 return await self._whole_hit(call, entry)
-            target, body = await self.dispatcher.complete(call.route, call.request)
+            target, body = await self.dispatcher.complete(call.route, call.request, call.failed)
         except BaseException:
             self.spending.settle(call.hold, None)
             raise
@@ -146,7 +148,9 @@ class Pipeline:
         finish: str | None = None
         status: Status = "cancelled"
         try:
-            async for target, chunk in self.dispatcher.stream(call.route, call.request):
+            async for target, chunk in self.dispatcher.stream(
+                call.route, call.request, call.failed
+            ):
                 if served is None:
                     served, first = target, time.monotonic()
                 if kept is not None:
@@ -307,6 +311,7 @@ class Pipeline:
             finish_reason=finish_reason if isinstance(finish_reason, str) else None,
             estimated=estimated,
             cache=cache,
+            failed_endpoints=tuple((t.model_id, t.provider.id) for t in call.failed),
         )
         await self.usage.send(event)
 

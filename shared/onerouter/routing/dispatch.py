@@ -44,8 +44,10 @@ class Dispatcher:
         return ttft > target.provider.timeouts.first_byte / 2
 
     async def complete(
-        self, route: Route, request: GatewayRequest
+        self, route: Route, request: GatewayRequest, failed: list[Target] | None = None
     ) -> tuple[Target, dict[str, Any]]:
+        """The first endpoint's answer that succeeds. `failed`, if given, gets each endpoint
+        that failed through no fault of the request (the usage record's failed attempts)."""
         failures: list[UpstreamError] = []
         for target in route.targets:
             key = health_key(target)
@@ -55,6 +57,7 @@ class Dispatcher:
                 answer = await self._adapter(target).complete(target, request)
             except UpstreamError as exc:
                 self._failed(key, exc)
+                _note(failed, target, exc)
                 failures.append(exc)
                 if not exc.retryable:
                     break
@@ -70,9 +73,10 @@ class Dispatcher:
         raise _give_up(route, failures)
 
     async def stream(
-        self, route: Route, request: GatewayRequest
+        self, route: Route, request: GatewayRequest, failed: list[Target] | None = None
     ) -> AsyncIterator[tuple[Target, dict[str, Any]]]:
-        """Yields (the endpoint serving, chunk) pairs; the endpoint is fixed by the first one."""
+        """Yields (the endpoint serving, chunk) pairs; the endpoint is fixed by the first one.
+        `failed` as for `complete`: endpoints that failed before a first chunk."""
         failures: list[UpstreamError] = []
         for target in route.targets:
             key = health_key(target)
@@ -91,6 +95,7 @@ class Dispatcher:
                 self._failed(key, exc)
                 if first is not None:
                     raise exc.to_error() from None
+                _note(failed, target, exc)
                 failures.append(exc)
                 if not exc.retryable:
                     break
@@ -110,6 +115,11 @@ class Dispatcher:
             )
             return
         raise _give_up(route, failures)
+
+
+def _note(failed: list[Target] | None, target: Target, error: UpstreamError) -> None:
+    if failed is not None and error.retryable:
+        failed.append(target)
 
 
 def _give_up(route: Route, failures: list[UpstreamError]) -> OneRouterError:

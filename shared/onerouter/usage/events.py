@@ -44,6 +44,9 @@ class UsageEvent:
     finish_reason: str | None = None
     # Token counts estimated by the gateway (the provider never reported them).
     estimated: bool = False
+    # (model, provider) of each endpoint that failed before this one served: its outage,
+    # counted in that endpoint's success rate (store/endpoint_stats.py).
+    failed_endpoints: tuple[tuple[str, str], ...] = ()
     version: int = field(default=VERSION)
 
     @property
@@ -62,6 +65,9 @@ class UsageEvent:
             raise ValueError("not a usage event of a known version")
         values["cost"] = Decimal(values["cost"])
         values["cost_details"] = {k: Decimal(v) for k, v in values["cost_details"].items()}
+        values["failed_endpoints"] = tuple(
+            (str(model), str(provider)) for model, provider in values.get("failed_endpoints", ())
+        )
         return cls(**values)
 
 

@@ -272,19 +272,28 @@ def usage_record(event: UsageEvent, ledger_entry: str) -> dict[str, Any]:
     entry that billed it."""
     values = asdict(event)
     del values["key_hash"], values["version"]
+    if not values["failed_endpoints"]:
+        del values["failed_endpoints"]
     values["ledger_entry"] = ledger_entry
     return values
 
 
 def endpoint_counts(events: Iterable[UsageEvent]) -> list[tuple[str, EndpointCounts]]:
     """The events' counters per hour and endpoint. Cache hits are left out: no provider was
-    called. Latency and time to first token count requests that ended ok; throughput, the
-    streamed ones that also generated for a while after their first token."""
+    called. Endpoints that failed before another served count an error each. Latency and time
+    to first token count requests that ended ok; throughput, the streamed ones that also
+    generated for a while after their first token."""
     groups: dict[tuple[str, str, str], EndpointCounts] = {}
     for event in events:
         if event.cache == "HIT":
             continue
-        key = (hour_of(event.created_at), event.model, event.provider)
+        hour = hour_of(event.created_at)
+        # Endpoints tried first that failed (an outage, a 429, a timeout): an error each.
+        for model, provider in event.failed_endpoints:
+            failed = groups.setdefault((hour, model, provider), EndpointCounts(model, provider))
+            failed.requests += 1
+            failed.errors += 1
+        key = (hour, event.model, event.provider)
         counts = groups.setdefault(key, EndpointCounts(event.model, event.provider))
         counts.requests += 1
         if event.status == "error":

@@ -48,6 +48,7 @@ METADATA_FIELDS = {
     "cache": "HIT | MISS",
     "finish_reason": "the provider's stop reason, a short word",
     "estimated": "bool",
+    "failed_endpoints": "(catalog model id, provider id) pairs",
     "version": "format version",
 }
 
@@ -66,6 +67,8 @@ def test_a_good_event_round_trips_exactly() -> None:
     event = usage_event("acct_1", cost="0.0000153")
     parsed = parse_event(event.to_message())
     assert parsed == event
+    fell_back = dataclasses.replace(event, failed_endpoints=(("test/chat", "primary"),))
+    assert parse_event(fell_back.to_message()) == fell_back
     assert parsed.cost == Decimal("0.0000153")
 
 

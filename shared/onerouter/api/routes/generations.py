@@ -155,6 +155,11 @@ def generation_view(record: dict[str, Any]) -> dict[str, Any]:
         "ttft_ms": None if record.get("ttft_ms") is None else int(record["ttft_ms"]),
         **money,
         "cost_details": {name: usd_str(Decimal(value)) for name, value in details.items()},
+        # Endpoints tried first that failed (an outage, not the request's fault): fallbacks.
+        "failed_attempts": [
+            {"model": model, "provider": provider}
+            for model, provider in record.get("failed_endpoints") or ()
+        ],
     }
 
 
