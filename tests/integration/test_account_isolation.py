@@ -3,11 +3,14 @@ endpoint, one case each."""
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 
@@ -189,10 +192,45 @@ CASES: list[Case] = [
 ]
 
 
+@pytest.fixture(scope="module")
+def person_token(gateway: ServerThread, settings: Settings, pair: Pair) -> str:
+    """A person signed in to account A through the dashboard's sign-in (an ID token)."""
+    email = f"owner-{secrets.token_hex(4)}@example.com"
+    password = "owner of account a"
+    signing_up = {"email": email, "password": password}
+    assert call(gateway, "POST", "/auth/sign-up", None, signing_up).status_code == 201
+    code = gateway.app.state.cognito.code_for(email)
+    confirmed = call(gateway, "POST", "/auth/confirm", None, {"email": email, "code": code})
+    assert confirmed.status_code == 200
+    assert settings.cognito is not None
+    user = boto3.client("cognito-idp").admin_get_user(
+        UserPoolId=settings.cognito.user_pool_id, Username=email
+    )
+    sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+    gateway.app.state.people.link(sub, email, pair.a.account_id)
+    session = call(gateway, "POST", "/auth/sign-in", None, signing_up).json()["data"]
+    assert session["account_id"] == pair.a.account_id
+    token: str = session["token"]
+    return token
+
+
+@pytest.mark.parametrize("as_person", [False, True], ids=["keys", "person"])
 @pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])
-def test_a_key_of_one_account_never_reaches_another(
-    gateway: ServerThread, pair: Pair, case: Case
+def test_one_account_never_reaches_another(
+    gateway: ServerThread,
+    pair: Pair,
+    case: Case,
+    as_person: bool,
+    request: pytest.FixtureRequest,
 ) -> None:
+    """A's keys, or A's owner signed in to the dashboard (whose one token both reads and
+    manages), against every account endpoint."""
+    if as_person:
+        token = request.getfixturevalue("person_token")
+        if case is key:  # GET /key describes the API key used; a person uses none
+            assert call(gateway, "GET", "/key", token).status_code == 401
+            return
+        pair = dataclasses.replace(pair, a=dataclasses.replace(pair.a, key=token), a_manager=token)
     service: AccountService = gateway.app.state.accounts
     before = pair.b_state(service)
     case(gateway, pair)
