@@ -4,7 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint typecheck pytest template bench install clean
+DASHBOARD_STAMP := web/dist/.built
+DASHBOARD_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
+	$(wildcard web/*.json web/*.ts web/index.html)
+
+.PHONY: dev test lint typecheck pytest template bench install dashboard clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -15,7 +19,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-dev: install
+# The dashboard: a static page built with Node.js 20+ (npm), served by `onerouter dev` at /.
+$(DASHBOARD_STAMP): $(DASHBOARD_SOURCES)
+	@command -v npm >/dev/null || { echo "The dashboard needs Node.js 20.19+ and npm on PATH."; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	touch $@
+
+dashboard: $(DASHBOARD_STAMP)
+
+dev: install dashboard
 	$(BIN)/onerouter dev
 
 test: install lint typecheck pytest template
@@ -27,7 +39,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install dashboard
 	$(BIN)/python -m pytest -q
 
 template: install
@@ -37,4 +49,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .onerouter
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .onerouter web/dist web/node_modules
