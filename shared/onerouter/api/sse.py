@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -114,16 +115,36 @@ def encode(event: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(event) + b"\n\n"
 
 
+def _error_data(error: OneRouterError) -> bytes:
+    return encode(error.body())
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How a front door's stream says what every stream says: still waiting, failed, done.
+    `done` empty: the stream just ends (Anthropic's streams end with their last event)."""
+
+    keepalive: bytes = KEEPALIVE
+    error: Callable[[OneRouterError], bytes] = _error_data
+    done: bytes = DONE
+
+
+OPENAI = Dialect()
+
+
 async def open_stream(
     items: AsyncIterator[T],
     render: Callable[[T], bytes | None],
     keepalive: float,
     headers: Callable[[T | None], dict[str, str]],
+    dialect: Dialect = OPENAI,
+    end: Callable[[], bytes] | None = None,
 ) -> StreamingResponse:
     """Starts an SSE response once the first item arrives (or the first keep-alive is due).
 
     `render` turns an item into bytes to send (None sends nothing); `headers` sees the first
-    item, or None when the response had to start before it arrived.
+    item, or None when the response had to start before it arrived; `end` gives what follows
+    the last item of a stream that did not fail.
     """
     ahead = Pump(items, keepalive)
     try:
@@ -135,7 +156,7 @@ async def open_stream(
         raise
     known = None if isinstance(first, _Silence | _End) else first
     return StreamingResponse(
-        _body(ahead, first, render),
+        _body(ahead, first, render, dialect, end),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no", **headers(known)},
     )
@@ -145,11 +166,13 @@ async def _body(
     ahead: Pump[T],
     item: T | _Silence | _End,
     render: Callable[[T], bytes | None],
+    dialect: Dialect = OPENAI,
+    end: Callable[[], bytes] | None = None,
 ) -> AsyncIterator[bytes]:
     try:
         while not isinstance(item, _End):
             if isinstance(item, _Silence):
-                yield KEEPALIVE
+                yield dialect.keepalive
             else:
                 data = render(item)
                 if data:
@@ -159,12 +182,16 @@ async def _body(
             except StopAsyncIteration:
                 item = _END
             except OneRouterError as exc:
-                yield encode(exc.body())
+                yield dialect.error(exc)
                 break
             except Exception as exc:
                 log_failure(logger, "stream failed", exc)
-                yield encode(OneRouterError("The stream failed unexpectedly.").body())
+                yield dialect.error(OneRouterError("The stream failed unexpectedly."))
                 break
-        yield DONE
+        else:
+            if end is not None:
+                yield end()
+        if dialect.done:
+            yield dialect.done
     finally:
         await ahead.aclose()

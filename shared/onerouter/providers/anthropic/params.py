@@ -34,6 +34,9 @@ def add_tools(body: dict[str, Any], params: ChatRequest, model: str) -> None:
         if tool.function.description:
             spec["description"] = tool.function.description
         spec["input_schema"] = tool.function.parameters or {"type": "object", "properties": {}}
+        cache_control = (tool.model_extra or {}).get("cache_control")
+        if cache_control is not None:  # a cache breakpoint after the tools
+            spec["cache_control"] = cache_control
         tools.append(spec)
     choice = _tool_choice(params.tool_choice, model)
     schema = _json_schema(params)
