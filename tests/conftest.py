@@ -182,6 +182,42 @@ def _catalog(primary: FakeOpenAIProvider, backup: FakeOpenAIProvider) -> dict[st
                     {"provider": "backup", "model": "gpt-4o", "pricing": price("2", "4")},
                 ],
             },
+            # Embedding models: `test/embed` on primary (cheaper) with backup behind it, and
+            # `test/embed-cached` with the prompt cache on and a cache-read price.
+            {
+                "id": "test/embed",
+                "name": "Test Embed",
+                "kind": "embedding",
+                "context_length": 8191,
+                "dimensions": 8,
+                "cache_ttl": 0,
+                "endpoints": [
+                    {
+                        "provider": "backup",
+                        "model": "text-embedding-3-large",
+                        "pricing": {"prompt": "0.13"},
+                    },
+                    {
+                        "provider": "primary",
+                        "model": "text-embedding-3-small",
+                        "pricing": {"prompt": "0.02"},
+                    },
+                ],
+            },
+            {
+                "id": "test/embed-cached",
+                "name": "Test Embed Cached",
+                "kind": "embedding",
+                "context_length": 8191,
+                "cache_ttl": 60,
+                "endpoints": [
+                    {
+                        "provider": "primary",
+                        "model": "text-embedding-3-small",
+                        "pricing": {"prompt": "0.02", "input_cache_read": "0.01"},
+                    }
+                ],
+            },
             {
                 "id": "test/offline",
                 "name": "Test Offline",

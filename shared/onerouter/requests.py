@@ -155,12 +155,53 @@ class CompletionRequest(_Common):
     logprobs: int | None = Field(default=None, ge=0, le=5)
 
 
+class EmbeddingRequest(_Open):
+    """OpenAI's Embeddings request, with the gateway's routing extras."""
+
+    model: str = Field(min_length=1)
+    # Text, texts, or token arrays (only providers that take tokens accept those).
+    input: str | list[str] | list[int] | list[list[int]]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(default=None, gt=0)
+    user: str | None = None
+    models: list[str] | None = None
+    fallback_models: list[str] | None = None
+    provider: ProviderPreferences | None = None
+    usage: UsageOptions | None = None
+
+    @field_validator("input")
+    @classmethod
+    def _not_empty(
+        cls, value: str | list[str] | list[int] | list[list[int]]
+    ) -> str | list[str] | list[int] | list[list[int]]:
+        if value in ("", []) or (isinstance(value, list) and any(v in ("", []) for v in value)):
+            raise ValueError("must not be empty")
+        if isinstance(value, list) and len(value) > MAX_EMBEDDING_INPUTS:
+            raise ValueError(f"at most {MAX_EMBEDDING_INPUTS} inputs")
+        return value
+
+    @property
+    def texts(self) -> list[str] | None:
+        """The inputs as texts; None when they are token arrays."""
+        if isinstance(self.input, str):
+            return [self.input]
+        if all(isinstance(item, str) for item in self.input):
+            return [item for item in self.input if isinstance(item, str)]
+        return None
+
+
+# OpenAI's limit on inputs in one embeddings request.
+MAX_EMBEDDING_INPUTS = 2048
+
 # Keys of the wire body that steer the gateway and are never forwarded to a provider.
 GATEWAY_FIELDS = frozenset(
     {"models", "fallback_models", "provider", "usage", "reasoning", "transforms", "route"}
 )
 
-Operation = Literal["chat", "completion"]
+Operation = Literal["chat", "completion", "embedding"]
+# What a model is for: chat models serve chat (and the front doors built on it), embedding
+# models serve embeddings.
+ModelKind = Literal["chat", "embedding"]
 
 
 @dataclass(slots=True)
@@ -196,3 +237,32 @@ class GatewayRequest:
         return bool(options.get("include_usage")) or bool(
             self.params.usage and self.params.usage.include
         )
+
+
+@dataclass(slots=True)
+class EmbeddingGatewayRequest:
+    """A validated embeddings request: what `GatewayRequest` is to chat, for POST /v1/embeddings.
+
+    Its own type, so chat's translations never see one; routing, the cache and billing take
+    either."""
+
+    params: EmbeddingRequest
+    raw: dict[str, Any]
+    operation: Literal["embedding"] = "embedding"
+    anthropic_beta: tuple[str, ...] = ()
+
+    @property
+    def stream(self) -> bool:
+        return False
+
+    @property
+    def include_cost(self) -> bool:
+        return bool(self.params.usage and self.params.usage.include)
+
+    @property
+    def include_usage(self) -> bool:
+        return True
+
+
+# Any request the pipeline serves.
+AnyRequest = GatewayRequest | EmbeddingGatewayRequest

@@ -1,6 +1,7 @@
 """A fake Azure OpenAI resource: OpenAI's wire format at Azure's deployment URLs.
 
-`POST /openai/deployments/{deployment}/chat/completions?api-version=...` (and `/completions`),
+`POST /openai/deployments/{deployment}/chat/completions?api-version=...` (and `/completions`,
+`/embeddings`),
 keyed by an `api-key` header; everything else (replies, faults, recording, the check of the
 body against the OpenAI SDK's types) is the OpenAI fake's.
 """
@@ -27,6 +28,7 @@ class FakeAzureOpenAI(FakeOpenAIProvider):
         return [
             Route(f"{deployment}/chat/completions", self._azure(chat=True), methods=["POST"]),
             Route(f"{deployment}/completions", self._azure(chat=False), methods=["POST"]),
+            Route(f"{deployment}/embeddings", self._azure(embed=True), methods=["POST"]),
         ]
 
     def _authorized(self, request: Request) -> bool:
@@ -36,8 +38,8 @@ class FakeAzureOpenAI(FakeOpenAIProvider):
         # The deployment in the URL names the model; a `model` in the body is ignored.
         return super()._problem(request, {"model": request.path_params["deployment"], **body})
 
-    def _azure(self, chat: bool):  # type: ignore[no-untyped-def]
-        complete = partial(self._complete, chat=chat)
+    def _azure(self, chat: bool = False, embed: bool = False):  # type: ignore[no-untyped-def]
+        complete = self._embed if embed else partial(self._complete, chat=chat)
 
         async def endpoint(request: Request) -> Response:
             if not request.query_params.get("api-version"):

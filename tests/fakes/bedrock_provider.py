@@ -25,7 +25,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tests.fakes.base import FakeProvider, Script
-from tests.fakes.checks import bedrock_problem
+from tests.fakes.checks import bedrock_problem, titan_embedding_problem
+from tests.fakes.embeddings import tokens_of, vector_of
 from tests.fakes.openai_provider import split_reply
 
 DEFAULT_API_KEY = "bedrock-api-key-fake"
@@ -156,6 +157,7 @@ class FakeBedrockProvider(FakeProvider):
         return [
             Route("/model/{model_id:path}/converse", self._converse, methods=["POST"]),
             Route("/model/{model_id:path}/converse-stream", self._stream, methods=["POST"]),
+            Route("/model/{model_id:path}/invoke", self._invoke, methods=["POST"]),
         ]
 
     def error_response(self, status: int, message: str | None = None) -> Response:
@@ -189,6 +191,10 @@ class FakeBedrockProvider(FakeProvider):
         return _error(403, "AccessDeniedException", "Authentication failed")
 
     def _problem(self, request: Request, body: dict[str, Any]) -> str | None:
+        if request.url.path.endswith("/invoke"):
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            blob = json.dumps(body).encode()
+            return titan_embedding_problem(request.path_params["model_id"], blob, headers)
         streams = request.url.path.endswith("/converse-stream")
         model_id = request.path_params["model_id"]
         return bedrock_problem("ConverseStream" if streams else "Converse", model_id, body)
@@ -198,6 +204,33 @@ class FakeBedrockProvider(FakeProvider):
         if early is not None:
             return early
         return JSONResponse(converse_response(body, self._scripted()))
+
+    async def _invoke(self, request: Request) -> Response:
+        """InvokeModel on Titan Text Embeddings V2: one text, its vector (`vector_of`, as long
+        as `dimensions`, 1024 by default as Titan's) and a token per word; or on Cohere Embed:
+        texts and their vectors."""
+        body, early = await self._prologue(request)
+        if early is not None:
+            return early
+        if request.path_params["model_id"].startswith("cohere.embed"):
+            # Cohere Embed v3: 1024 floats a text; no token count in the body.
+            texts = body["texts"]
+            return JSONResponse(
+                {
+                    "embeddings": [vector_of(text, 1024) for text in texts],
+                    "id": "fake-cohere-id",
+                    "response_type": "embeddings_floats",
+                    "texts": texts,
+                }
+            )
+        vector = vector_of(body["inputText"], body.get("dimensions", 1024))
+        return JSONResponse(
+            {
+                "embedding": vector,
+                "inputTextTokenCount": tokens_of(body["inputText"]),
+                "embeddingsByType": {"float": vector},
+            }
+        )
 
     async def _stream(self, request: Request) -> Response:
         body, early = await self._prologue(request)

@@ -26,7 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tests.fakes.base import FakeProvider, Script
-from tests.fakes.checks import gemini_problem
+from tests.fakes.checks import gemini_embedding_problem, gemini_problem
+from tests.fakes.embeddings import vector_of
 from tests.fakes.openai_provider import count_words
 
 DEFAULT_API_KEY = "gemini-fake-key"
@@ -131,6 +132,9 @@ class FakeGeminiProvider(FakeProvider):
         return JSONResponse(error, 400)
 
     def _problem(self, request: Request, body: dict[str, Any]) -> str | None:
+        model, _, method = request.path_params["call"].partition(":")
+        if method == "batchEmbedContents":
+            return gemini_embedding_problem(body, model)
         return gemini_problem(body)
 
     async def _handle(self, request: Request) -> Response:
@@ -138,6 +142,18 @@ class FakeGeminiProvider(FakeProvider):
         if early is not None:
             return early
         model, _, method = request.path_params["call"].partition(":")
+        if method == "batchEmbedContents":
+            # Vectors by `vector_of` of each text (3072 long by default, as
+            # gemini-embedding-001's); no token counts, as Gemini gives none here.
+            embeddings = [
+                {
+                    "values": vector_of(
+                        item["content"]["parts"][0]["text"], item.get("outputDimensionality", 3072)
+                    )
+                }
+                for item in body["requests"]
+            ]
+            return JSONResponse({"embeddings": embeddings})
         if method not in ("generateContent", "streamGenerateContent"):
             return self.error_response(404, f"Method {method!r} not found.")
         script = self._scripted()

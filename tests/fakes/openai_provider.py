@@ -24,8 +24,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tests.fakes.base import FakeProvider
-from tests.fakes.checks import openai_problem
+from tests.fakes.base import FakeProvider, Script
+from tests.fakes.checks import openai_embedding_problem, openai_problem
+from tests.fakes.embeddings import inputs_of, to_base64, tokens_of, vector_of
 
 DEFAULT_API_KEY = "sk-fake-upstream"
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo-instruct")
@@ -99,6 +100,7 @@ class FakeOpenAIProvider(FakeProvider):
         return [
             Route("/v1/chat/completions", partial(self._complete, chat=True), methods=["POST"]),
             Route("/v1/completions", partial(self._complete, chat=False), methods=["POST"]),
+            Route("/v1/embeddings", self._embed, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
         ]
 
@@ -127,7 +129,28 @@ class FakeOpenAIProvider(FakeProvider):
         return JSONResponse(error_body(msg, "invalid_request_error", "invalid_api_key"), 401)
 
     def _problem(self, request: Request, body: dict[str, Any]) -> str | None:
+        if request.url.path.endswith("/embeddings"):
+            return openai_embedding_problem(body)
         return openai_problem(body, chat=request.url.path.endswith("/chat/completions"))
+
+    async def _embed(self, request: Request) -> Response:
+        """Deterministic vectors (`vector_of`), `dimensions` long when asked; a token per word
+        (or per token of a token array)."""
+        body, early = await self._prologue(request)
+        if early is not None:
+            return early
+        inputs = inputs_of(body["input"])
+        base64 = body.get("encoding_format") == "base64"
+        data = []
+        for index, item in enumerate(inputs):
+            vector = vector_of(item, body.get("dimensions"))
+            shown: Any = to_base64(vector) if base64 else vector
+            data.append({"object": "embedding", "index": index, "embedding": shown})
+        tokens = sum(tokens_of(item) for item in inputs)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        # Azure names no model in the body: its deployment (in the URL) is the model.
+        model = body.get("model") or request.path_params.get("deployment")
+        return JSONResponse({"object": "list", "data": data, "model": model, "usage": usage})
 
     async def _models(self, request: Request) -> Response:
         _, early = await self._prologue(request)
@@ -142,8 +165,11 @@ class FakeOpenAIProvider(FakeProvider):
             return early
         raw = body.get("messages") if chat else prompt_as_messages(body.get("prompt"))
         messages = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
-        scripted = self._scripted().text
+        script = self._scripted() if chat else Script()
+        scripted = script.text if chat else self._scripted().text
         text = scripted if scripted is not None else default_reply(messages)
+        if script.tool is not None and scripted is None:
+            text = ""  # a scripted tool call, and no text beside it
         p_tokens, c_tokens = prompt_tokens(messages), completion_tokens(text)
         usage = {
             "prompt_tokens": p_tokens,
@@ -161,12 +187,13 @@ class FakeOpenAIProvider(FakeProvider):
             choice: dict[str, Any] = {"index": 0, "finish_reason": "stop", "logprobs": None}
             if chat:
                 choice["message"] = {"role": "assistant", "content": text}
+                _scripted_message(choice, script)
             else:
                 choice["text"] = text
             return JSONResponse({**base, "choices": [choice], "usage": usage})
         options = body.get("stream_options")
         with_usage = isinstance(options, dict) and options.get("include_usage") is True
-        events = _stream_events(base, chat, text, usage if with_usage else None)
+        events = _stream_events(base, chat, text, usage if with_usage else None, script)
         # Faults count content chunks; in chat streams the role chunk comes before them.
         first = 1 if chat else 0
         pause = self._take("stream_pause")
@@ -174,8 +201,43 @@ class FakeOpenAIProvider(FakeProvider):
         return self._streaming(events, "text/event-stream", first, paused)
 
 
+def _scripted_message(choice: dict[str, Any], script: Script) -> None:
+    """A whole chat answer's scripted reasoning (OpenRouter's `reasoning`) and tool call."""
+    message = choice["message"]
+    if script.thinking is not None:
+        message["reasoning"] = script.thinking
+    if script.tool is not None:
+        call_id, name, arguments = script.tool
+        function = {"name": name, "arguments": json.dumps(arguments)}
+        message["tool_calls"] = [{"id": call_id, "type": "function", "function": function}]
+        message["content"] = message["content"] or None
+        choice["finish_reason"] = "tool_calls"
+
+
+def _scripted_deltas(script: Script | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Deltas of a stream's scripted reasoning (before the text) and tool call (after it)."""
+    if script is None:
+        return [], []
+    thinking = [{"reasoning": p} for p in split_reply(script.thinking or "") if script.thinking]
+    calls: list[dict[str, Any]] = []
+    if script.tool is not None:
+        call_id, name, arguments = script.tool
+        encoded = json.dumps(arguments)
+        half = len(encoded) // 2
+        head = {"index": 0, "id": call_id, "type": "function", "function": {"name": name}}
+        head["function"]["arguments"] = ""
+        calls.append({"tool_calls": [head]})
+        for piece in (encoded[:half], encoded[half:]):
+            calls.append({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+    return thinking, calls
+
+
 def _stream_events(
-    base: dict[str, Any], chat: bool, text: str, usage: dict[str, int] | None
+    base: dict[str, Any],
+    chat: bool,
+    text: str,
+    usage: dict[str, int] | None,
+    script: Script | None = None,
 ) -> list[str]:
     if chat:
         base = {**base, "object": "chat.completion.chunk"}
@@ -183,7 +245,7 @@ def _stream_events(
     def event(payload: dict[str, Any] | str) -> str:
         return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n"
 
-    def chunk(piece: str, finish: str | None = None, delta: dict[str, str] | None = None) -> str:
+    def chunk(piece: str, finish: str | None = None, delta: dict[str, Any] | None = None) -> str:
         choice: dict[str, Any] = {"index": 0, "logprobs": None, "finish_reason": finish}
         if chat:
             choice["delta"] = {"content": piece} if delta is None else delta
@@ -191,9 +253,12 @@ def _stream_events(
             choice["text"] = piece
         return event({**base, "choices": [choice]})
 
+    thinking, calls = _scripted_deltas(script)
     events = [chunk("", delta={"role": "assistant", "content": ""})] if chat else []
-    events += [chunk(piece) for piece in split_reply(text)]
-    events.append(chunk("", "stop", delta={}))
+    events += [chunk("", delta=delta) for delta in thinking]
+    events += [chunk(piece) for piece in split_reply(text) if piece or not calls]
+    events += [chunk("", delta=delta) for delta in calls]
+    events.append(chunk("", "tool_calls" if calls else "stop", delta={}))
     if usage is not None:
         events.append(event({**base, "choices": [], "usage": usage}))
     events.append(event("[DONE]"))

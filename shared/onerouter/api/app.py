@@ -45,9 +45,12 @@ from .routes import (
     auth,
     billing,
     completions,
+    embeddings,
     generations,
     health,
+    messages,
     models,
+    responses_api,
 )
 
 
@@ -85,6 +88,9 @@ def create_app(
         await cache.aclose()
 
     public = [*completions.routes, *models.routes]
+    public += embeddings.routes
+    public += messages.routes
+    public += responses_api.routes
     app = Starlette(
         routes=[
             Mount("/v1", routes=public),

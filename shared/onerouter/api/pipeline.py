@@ -24,7 +24,7 @@ from ..cache.answers import Entry
 from ..cache.key import CacheKey
 from ..cache.prompt_cache import PromptCache
 from ..providers.base import Target
-from ..requests import GatewayRequest
+from ..requests import AnyRequest, EmbeddingGatewayRequest, GatewayRequest
 from ..routing.dispatch import Dispatcher
 from ..routing.needs import Needs
 from ..routing.router import Route, Router
@@ -46,7 +46,7 @@ def new_generation_id() -> str:
 @dataclass(slots=True)
 class Call:
     principal: Principal
-    request: GatewayRequest
+    request: AnyRequest
     route: Route
     generation_id: str
     hold: Hold
@@ -83,13 +83,16 @@ class Pipeline:
     async def authenticate(self, authorization: str | None) -> Principal:
         return await self.authenticator.authenticate(authorization)
 
-    def begin(self, principal: Principal, request: GatewayRequest) -> Call:
+    def begin(self, principal: Principal, request: AnyRequest) -> Call:
         principal.check_can_spend()
         allow_training = principal.account.data_collection == "allow"
         route = self.router.plan(request, allow_training)
         needs = route.needs
         assert needs is not None
-        completion = needs.max_tokens or FLOOR_COMPLETION_TOKENS
+        if request.operation == "embedding":
+            completion = 0  # an embedding is all prompt
+        else:
+            completion = needs.max_tokens or FLOOR_COMPLETION_TOKENS
         most = max(
             worst_case(t.endpoint.pricing, needs.prompt_tokens, completion, needs.images)
             for t in route.targets
@@ -101,11 +104,13 @@ class Pipeline:
         return call
 
     async def complete(self, call: Call) -> tuple[Target, dict[str, Any]]:
+        request = call.request
+        assert isinstance(request, GatewayRequest)
         try:
             entry = await self._lookup(call)
             if entry is not None:
                 return await self._whole_hit(call, entry)
-            target, body = await self.dispatcher.complete(call.route, call.request, call.failed)
+            target, body = await self.dispatcher.complete(call.route, request, call.failed)
         except BaseException:
             self.spending.settle(call.hold, None)
             raise
@@ -120,6 +125,32 @@ class Pipeline:
         choices = body.get("choices") or [{}]
         finish = choices[0].get("finish_reason") if isinstance(choices[0], dict) else None
         await self._book(call, target, tokens, cost, "ok", None, finish, estimated)
+        return target, body
+
+    async def embed(self, call: Call) -> tuple[Target, dict[str, Any]]:
+        """Embeddings: the same cache, fallback and books as a whole chat answer. Billed per
+        input token, from the provider's count, else the gateway's estimate."""
+        request = call.request
+        assert isinstance(request, EmbeddingGatewayRequest)
+        try:
+            entry = await self._lookup(call)
+            if entry is not None:
+                return await self._whole_hit(call, entry)
+            target, body = await self.dispatcher.embed(call.route, request, call.failed)
+        except BaseException:
+            self.spending.settle(call.hold, None)
+            raise
+        estimated = "usage" not in body
+        if estimated:
+            prompt = call.needs.prompt_tokens
+            body["usage"] = {"prompt_tokens": prompt, "total_tokens": prompt}
+        self._remember(call, target, answer=body)  # a hit is billed the tokens billed here
+        usage = body["usage"]
+        tokens = Tokens(prompt=Tokens.from_usage(usage).prompt)
+        cost = cost_of(target.endpoint.pricing, tokens)
+        if request.include_cost:
+            _show_cost(body, usage, cost)
+        await self._book(call, target, tokens, cost, "ok", None, None, estimated)
         return target, body
 
     async def stream(self, call: Call) -> AsyncIterator[tuple[Target, dict[str, Any]]]:
@@ -137,8 +168,10 @@ class Pipeline:
             async for item in self._streamed_hit(call, entry):
                 yield item
             return
-        show_usage = call.request.include_usage
-        show_cost = call.request.include_cost
+        request = call.request
+        assert isinstance(request, GatewayRequest)
+        show_usage = request.include_usage
+        show_cost = request.include_cost
         kept = _Kept() if call.cache_key is not None else None
         served: Target | None = None
         tokens: Tokens | None = None
@@ -148,9 +181,7 @@ class Pipeline:
         finish: str | None = None
         status: Status = "cancelled"
         try:
-            async for target, chunk in self.dispatcher.stream(
-                call.route, call.request, call.failed
-            ):
+            async for target, chunk in self.dispatcher.stream(call.route, request, call.failed):
                 if served is None:
                     served, first = target, time.monotonic()
                 if kept is not None:

@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from ..requests import ChatRequest, GatewayRequest
+from ..requests import AnyRequest, ChatRequest, EmbeddingGatewayRequest, GatewayRequest
 
 # Raise when a normalization rule changes, so old entries are simply never found again.
 VERSION = b"onerouter/prompt-cache/v1"
@@ -95,7 +95,7 @@ class CacheKey:
 
 
 def cache_key(
-    account_id: str, model_id: str, request: GatewayRequest, *, pepper: bytes = b""
+    account_id: str, model_id: str, request: AnyRequest, *, pepper: bytes = b""
 ) -> CacheKey:
     """The key of `request` for `account_id`, on `model_id` (the catalog id, not an alias).
 
@@ -110,7 +110,7 @@ def cache_key(
     )
 
 
-def canonical(account_id: str, model_id: str, request: GatewayRequest) -> bytes:
+def canonical(account_id: str, model_id: str, request: AnyRequest) -> bytes:
     """The bytes both keys derive from: one account's, one model's, one normalized request."""
     document = {
         "account": account_id,
@@ -122,7 +122,9 @@ def canonical(account_id: str, model_id: str, request: GatewayRequest) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
 
 
-def _normalized(request: GatewayRequest) -> dict[str, Any]:
+def _normalized(request: AnyRequest) -> dict[str, Any]:
+    if isinstance(request, EmbeddingGatewayRequest):
+        return _embedding(request)
     params = request.params
     body = {k: v for k, v in request.raw.items() if k not in IGNORED and v is not None}
     for name in _TYPED.intersection(body):
@@ -152,6 +154,17 @@ def _one_spelling(body: dict[str, Any], name: str, alias: str) -> None:
     if name in body and body[name] != body[alias]:
         return
     body[name] = body.pop(alias)
+
+
+def _embedding(request: EmbeddingGatewayRequest) -> dict[str, Any]:
+    """An embeddings request: its inputs, output size and encoding (absent is "float"), and
+    any field we do not know; as for chat, `user`, routing and `usage` do not count."""
+    body = {k: v for k, v in request.raw.items() if k not in IGNORED and v is not None}
+    body["encoding_format"] = request.params.encoding_format
+    for name, value in body.items():
+        if isinstance(value, (dict, list)):
+            body[name] = orjson.Fragment(orjson.dumps(value))
+    return body
 
 
 def _reasoning(body: dict[str, Any], request: GatewayRequest) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from ..requests import GatewayRequest
+from ..requests import AnyRequest
 from .answers import Entry
 from .key import CacheKey, cache_key
 from .sealed import fits, seal, unseal
@@ -34,7 +34,7 @@ class PromptCache:
         self._pepper = pepper
         self._writing: set[asyncio.Task[None]] = set()
 
-    def key(self, account_id: str, model_id: str, request: GatewayRequest) -> CacheKey:
+    def key(self, account_id: str, model_id: str, request: AnyRequest) -> CacheKey:
         return cache_key(account_id, model_id, request, pepper=self._pepper)
 
     async def lookup(self, key: CacheKey) -> Entry | None:

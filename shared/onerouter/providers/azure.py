@@ -11,14 +11,14 @@ from typing import Any
 
 import orjson
 
-from ..requests import GatewayRequest
+from ..requests import EmbeddingGatewayRequest, GatewayRequest
 from .base import Target
-from .openai import OpenAIAdapter, to_provider_request
+from .openai import OpenAIAdapter, to_embedding_request, to_provider_request
 
 # Azure's GA data-plane API version; a provider may name another in the catalog.
 DEFAULT_API_VERSION = "2024-10-21"
 
-_PATHS = {"chat": "chat/completions", "completion": "completions"}
+_PATHS = {"chat": "chat/completions", "completion": "completions", "embedding": "embeddings"}
 
 
 def deployment_url(target: Target, operation: str) -> str:
@@ -36,8 +36,14 @@ def to_azure_request(request: GatewayRequest) -> dict[str, Any]:
     return body
 
 
+def to_azure_embedding_request(request: EmbeddingGatewayRequest) -> dict[str, Any]:
+    body = to_embedding_request(request, provider_model="")
+    del body["model"]  # the deployment in the URL names the model
+    return body
+
+
 class AzureAdapter(OpenAIAdapter):
-    def _url(self, target: Target, request: GatewayRequest) -> str:
+    def _url(self, target: Target, request: GatewayRequest | EmbeddingGatewayRequest) -> str:
         return deployment_url(target, request.operation)
 
     def _headers(self, target: Target) -> dict[str, str]:
@@ -48,3 +54,6 @@ class AzureAdapter(OpenAIAdapter):
 
     def _body(self, target: Target, request: GatewayRequest) -> bytes:
         return orjson.dumps(to_azure_request(request))
+
+    def _embedding_body(self, target: Target, request: EmbeddingGatewayRequest) -> bytes:
+        return orjson.dumps(to_azure_embedding_request(request))

@@ -13,7 +13,7 @@ from ..errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
-from ..requests import GatewayRequest
+from ..requests import EmbeddingGatewayRequest, GatewayRequest
 from ..routing.catalog import Endpoint, Provider
 
 
@@ -100,4 +100,13 @@ class Adapter(Protocol):
 
     def stream(self, target: Target, request: GatewayRequest) -> AsyncIterator[dict[str, Any]]:
         """OpenAI-shaped chunks as the provider produces them."""
+        ...
+
+
+class Embedder(Protocol):
+    """An adapter whose protocol serves embeddings (openai, azure, gemini, bedrock)."""
+
+    async def embed(self, target: Target, request: EmbeddingGatewayRequest) -> dict[str, Any]:
+        """OpenAI's CreateEmbeddingResponse, in the encoding asked for; no `usage` when the
+        provider counted no tokens."""
         ...

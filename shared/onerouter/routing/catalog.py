@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..requests import ModelKind
 from .needs import PARAMETERS
 
 # libyaml's parser where installed: several times faster than the pure-Python one.
@@ -29,6 +30,8 @@ _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Protocol = Literal["openai", "anthropic", "gemini", "bedrock", "azure"]
 Modality = Literal["text", "image", "file", "audio"]
+# The protocols whose adapters serve embeddings.
+EMBEDDING_PROTOCOLS = frozenset({"openai", "azure", "gemini", "bedrock"})
 
 
 class CatalogError(ValueError):
@@ -97,6 +100,9 @@ class Provider(_Strict):
     api_version: str | None = None
     timeouts: Timeouts = Timeouts()
     headers: dict[str, str] = {}
+    # An OpenAI-compatible host that takes Anthropic-style `cache_control` on message parts
+    # and tools (OpenRouter, some Claude hosts). Elsewhere it is removed: strict hosts refuse it.
+    cache_control: bool = False
 
 
 class Endpoint(_Strict):
@@ -120,9 +126,19 @@ class Endpoint(_Strict):
         return value
 
 
+# The front doors a model of each kind serves, as /v1/models lists them.
+APIS: dict[str, tuple[str, ...]] = {
+    "chat": ("chat", "messages", "responses"),
+    "embedding": ("embeddings",),
+}
+
+
 class Model(_Strict):
     id: str = Field(min_length=1)
     name: str
+    kind: ModelKind = "chat"
+    # An embedding model's output size when the request names none.
+    dimensions: int | None = Field(default=None, gt=0)
     aliases: list[str] = []
     description: str | None = None
     context_length: int = Field(gt=0)
@@ -131,6 +147,33 @@ class Model(_Strict):
     # Seconds a repeated request is answered from the prompt cache; 0 turns it off.
     cache_ttl: int = Field(default=3600, ge=0, le=30 * 24 * 3600)
     endpoints: list[Endpoint] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _embeddings_price_prompts_only(cls, data: Any) -> Any:
+        """An embedding model writes no tokens: its endpoints need only a prompt price."""
+        if not isinstance(data, dict) or data.get("kind") != "embedding":
+            return data
+        endpoints = data.get("endpoints")
+        if not isinstance(endpoints, list):
+            return data
+        filled = []
+        for endpoint in endpoints:
+            pricing = endpoint.get("pricing") if isinstance(endpoint, dict) else None
+            if isinstance(pricing, dict) and "completion" not in pricing:
+                endpoint = {**endpoint, "pricing": {**pricing, "completion": "0"}}
+            filled.append(endpoint)
+        return {**data, "endpoints": filled}
+
+    @model_validator(mode="after")
+    def _dimensions_only_for_embeddings(self) -> Model:
+        if self.dimensions is not None and self.kind != "embedding":
+            raise ValueError("dimensions: only embedding models have an output size")
+        return self
+
+    @property
+    def apis(self) -> tuple[str, ...]:
+        return APIS[self.kind]
 
 
 class Catalog(_Strict):
@@ -164,6 +207,13 @@ class Catalog(_Strict):
                     raise ValueError(
                         f"models[{i}] ({model.id}).endpoints[{j}].provider: "
                         f"unknown provider {endpoint.provider!r}"
+                    )
+                protocol = self.providers[endpoint.provider].protocol
+                if model.kind == "embedding" and protocol not in EMBEDDING_PROTOCOLS:
+                    raise ValueError(
+                        f"models[{i}] ({model.id}).endpoints[{j}].provider: "
+                        f"{endpoint.provider!r} speaks {protocol}, which serves no embeddings "
+                        f"(those that do: {', '.join(sorted(EMBEDDING_PROTOCOLS))})"
                     )
         return self
 

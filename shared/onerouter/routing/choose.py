@@ -16,7 +16,7 @@ from ..providers.base import Target
 from ..requests import MaxPrice, ProviderPreferences
 from .catalog import Endpoint, Model
 from .health import Health
-from .needs import PROTOCOL_PARAMETERS, Needs
+from .needs import PROTOCOL_PARAMETERS, TOKEN_INPUT_PROTOCOLS, Needs
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,9 @@ class Refusal:
     kind: str = "preference"
     # For an "input" refusal: the input kinds it does not take.
     inputs: frozenset[str] = frozenset()
+
+
+_TOKENS = frozenset({"tokens"})
 
 
 def health_key(target: Target) -> str:
@@ -76,8 +79,18 @@ def refusal(
     refused = needs.modalities - modalities
     if refused:
         return Refusal(name, f"does not take {', '.join(sorted(refused))} input", "input", refused)
+    if needs.token_input and provider.protocol not in TOKEN_INPUT_PROTOCOLS:
+        return Refusal(name, "takes only text input, not token arrays", "input", _TOKENS)
     context = endpoint.context_length or model.context_length
-    if needs.prompt_tokens + (needs.max_tokens or 0) > context:
+    if needs.longest_input is not None:
+        if needs.longest_input > context:
+            return Refusal(
+                name,
+                f"its context of {context} tokens is too small for an input of about "
+                f"{needs.longest_input} tokens",
+                "context",
+            )
+    elif needs.prompt_tokens + (needs.max_tokens or 0) > context:
         return Refusal(
             name,
             f"its context of {context} tokens is too small for about "

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ..errors import OneRouterError, UpstreamFailed
-from ..providers.base import Adapter, Target, UpstreamError
-from ..requests import GatewayRequest
+from ..providers.base import Adapter, Embedder, Target, UpstreamError
+from ..requests import EmbeddingGatewayRequest, GatewayRequest
 from .choose import health_key
 from .health import Health
 from .router import Route
@@ -69,6 +69,31 @@ class Dispatcher:
             # A whole answer has no first token to time; its pace still counts.
             tokens = _completion_tokens(answer)
             self.health.succeeded(key, throughput=tokens / elapsed if tokens and elapsed else None)
+            return target, answer
+        raise _give_up(route, failures)
+
+    async def embed(
+        self, route: Route, request: EmbeddingGatewayRequest, failed: list[Target] | None = None
+    ) -> tuple[Target, dict[str, Any]]:
+        """As `complete`, for embeddings: the same fallback and the same health bookkeeping
+        (an embedding is one whole answer; there is no first token or pace to time)."""
+        failures: list[UpstreamError] = []
+        for target in route.targets:
+            key = health_key(target)
+            self.health.begin(key)
+            try:
+                answer = await cast(Embedder, self._adapter(target)).embed(target, request)
+            except UpstreamError as exc:
+                self._failed(key, exc)
+                _note(failed, target, exc)
+                failures.append(exc)
+                if not exc.retryable:
+                    break
+                continue
+            except BaseException:
+                self.health.abandoned(key)
+                raise
+            self.health.succeeded(key)
             return target, answer
         raise _give_up(route, failures)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..requests import ChatRequest, GatewayRequest
+from ..requests import AnyRequest, ChatRequest, EmbeddingGatewayRequest
 
 # OpenRouter's names for the parameters an endpoint may or may not support. What every
 # protocol's translation carries:
@@ -30,7 +30,7 @@ _CORE = frozenset(
 _CLAUDE = _CORE | {"parallel_tool_calls"}
 _GEMINI = _CORE | {"seed", "n", "presence_penalty", "frequency_penalty"}
 # ...and what only OpenAI-compatible APIs take.
-PARAMETERS = (
+_CHAT_PARAMETERS = (
     _CLAUDE
     | _GEMINI
     | {
@@ -44,18 +44,23 @@ PARAMETERS = (
         "verbosity",
     }
 )
+# Embeddings' own: an output size other than the model's.
+_EMBEDDING_PARAMETERS = frozenset({"dimensions"})
+PARAMETERS = _CHAT_PARAMETERS | _EMBEDDING_PARAMETERS
 # What each protocol's translation carries; an endpoint's catalog entry may narrow it.
 PROTOCOL_PARAMETERS: dict[str, frozenset[str]] = {
     "openai": PARAMETERS,
     "azure": PARAMETERS,
     "anthropic": _CLAUDE,
-    "bedrock": _CLAUDE,
-    "gemini": _GEMINI,
+    "bedrock": _CLAUDE | _EMBEDDING_PARAMETERS,
+    "gemini": _GEMINI | _EMBEDDING_PARAMETERS,
 }
+# Protocols whose embeddings take token arrays as input (the others take only text).
+TOKEN_INPUT_PROTOCOLS = frozenset({"openai", "azure"})
 
 # Features an endpoint must have whatever the caller's preferences: without them the answer
 # would be wrong, not just different.
-ESSENTIAL = frozenset({"tools", "structured_outputs"})
+ESSENTIAL = frozenset({"tools", "structured_outputs", "dimensions"})
 
 _PART_MODALITIES = {"image_url": "image", "file": "file", "input_audio": "audio"}
 # A rough count for the context check: about four characters a token, and images priced at
@@ -75,6 +80,10 @@ class Needs:
     images: int
     # Where each non-text input first appears: (message, part) indexes and the part's type.
     parts: dict[str, tuple[int, int, str]]
+    # Embeddings: the longest single input (each input must fit the context on its own), and
+    # whether the inputs are token arrays rather than text.
+    longest_input: int | None = None
+    token_input: bool = False
 
     @property
     def essential(self) -> frozenset[str]:
@@ -85,11 +94,15 @@ class Needs:
         return self.max_tokens or TYPICAL_COMPLETION
 
 
-def needs_of(request: GatewayRequest) -> Needs:
+def needs_of(request: AnyRequest) -> Needs:
+    if isinstance(request, EmbeddingGatewayRequest):
+        return _embedding_needs(request)
     raw = request.raw
     params = request.params
     # An empty list or object (`tools: []`) asks for nothing.
-    parameters = {name for name in PARAMETERS.intersection(raw) if raw[name] not in (None, [], {})}
+    parameters = {
+        name for name in _CHAT_PARAMETERS.intersection(raw) if raw[name] not in (None, [], {})
+    }
     if "max_completion_tokens" in raw:
         parameters.add("max_tokens")
     if "reasoning_effort" in raw:
@@ -141,4 +154,35 @@ def needs_of(request: GatewayRequest) -> Needs:
         max_tokens=max_tokens,
         images=images,
         parts=parts,
+    )
+
+
+def _embedding_needs(request: EmbeddingGatewayRequest) -> Needs:
+    """An embeddings request's size: token arrays counted exactly, text estimated."""
+    given = request.params.input
+    items: list[str | list[int]]
+    if isinstance(given, str):
+        items = [given]
+    elif given and all(isinstance(item, int) for item in given):
+        items = [[item for item in given if isinstance(item, int)]]
+    else:
+        items = [item for item in given if isinstance(item, (str, list))]
+    # Billed by this estimate when the provider counts nothing, so rounded up; the context
+    # check errs low, as for chat.
+    sizes = [
+        -(-len(item) // _CHARS_PER_TOKEN) if isinstance(item, str) else len(item) for item in items
+    ]
+    floors = [
+        len(item) // _CHARS_PER_TOKEN if isinstance(item, str) else len(item) for item in items
+    ]
+    dimensions = request.params.dimensions is not None
+    return Needs(
+        parameters=_EMBEDDING_PARAMETERS if dimensions else frozenset(),
+        modalities=frozenset({"text"}),
+        prompt_tokens=sum(sizes),
+        max_tokens=None,
+        images=0,
+        parts={},
+        longest_input=max(floors, default=0),
+        token_input=any(not isinstance(item, str) for item in items),
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidRequest, ModelNotFound, NoProviderAvailable, NotFound
 from ..providers.base import Target
-from ..requests import GatewayRequest, ProviderPreferences
+from ..requests import AnyRequest, EmbeddingGatewayRequest, ProviderPreferences
 from .catalog import Catalog, Endpoint, Model, Provider
 from .choose import Refusal, choose
 from .health import Health
@@ -94,7 +94,7 @@ class Router:
             )
         return Route(model, targets)
 
-    def plan(self, request: GatewayRequest, allow_training: bool = False) -> Route:
+    def plan(self, request: AnyRequest, allow_training: bool = False) -> Route:
         """The endpoints to try for this request, best first: its model's, then those of its
         fallback `models`, each list filtered and ordered by the caller's preferences."""
         params = request.params
@@ -102,7 +102,9 @@ class Router:
         if preferences.data_collection is not None:
             allow_training = preferences.data_collection == "allow"
         needs = needs_of(request)
+        kind = "embedding" if isinstance(request, EmbeddingGatewayRequest) else "chat"
         first = self.model(params.model)
+        _check_kind(first, kind, "model")
         models = [first]
         fallbacks = params.models or params.fallback_models or ()
         field = "models" if params.models else "fallback_models"
@@ -112,6 +114,7 @@ class Router:
                 raise ModelNotFound(
                     f"{field}[{i}]: the model {name!r} does not exist.", param=f"{field}[{i}]"
                 )
+            _check_kind(model, kind, f"{field}[{i}]")
             if model not in models:
                 models.append(model)
         targets: list[Target] = []
@@ -132,6 +135,11 @@ class Router:
                 headers={"Retry-After": "60"},
             )
         reasons = "; ".join(f"{r.provider} for {m.id}: {r.reason}" for m, r in refused)
+        if kind == "embedding" and all(r.kind == "input" for _, r in refused):
+            raise InvalidRequest(
+                f"input: {first.id} takes text only here, not token arrays ({reasons}).",
+                param="input",
+            )
         if all(r.kind == "input" for _, r in refused):
             # The first part of a kind no endpoint takes names the problem (or, when each
             # endpoint lacks a different kind, of any kind one lacks).
@@ -149,7 +157,7 @@ class Router:
             raise InvalidRequest(
                 f"The request is too long for every endpoint: {reasons}.",
                 code="context_length_exceeded",
-                param="messages",
+                param="input" if kind == "embedding" else "messages",
             )
         raise NotFound(
             f"No endpoint for {first.id} matches this request: {reasons}.",
@@ -174,6 +182,23 @@ class Router:
                     )
                 names[field].append(provider)
         return preferences.model_copy(update=names) if names else preferences
+
+
+# What each kind of request is called in a wrong-kind error.
+_DOORS = {"chat": "chat requests", "embedding": "embeddings requests"}
+
+
+def _check_kind(model: Model, kind: str, param: str) -> None:
+    """A chat request never goes to an embedding model, nor an embeddings request to a chat
+    model: that is the caller's mistake, said plainly, not a provider's 400."""
+    if model.kind == kind:
+        return
+    raise InvalidRequest(
+        f"{param}: {model.id} is {'an embedding' if model.kind == 'embedding' else 'a chat'} "
+        f"model and serves {', '.join(model.apis)}, not {_DOORS[kind]}.",
+        code="wrong_model_kind",
+        param=param,
+    )
 
 
 def _unusable(provider: Provider, environ: Mapping[str, str], protocols: Collection[str]) -> str:

@@ -8,8 +8,16 @@ is fine.
 """
 
 from tests.fakes.checks.anthropic import anthropic_problem
-from tests.fakes.checks.bedrock import bedrock_problem
-from tests.fakes.checks.gemini import gemini_problem
-from tests.fakes.checks.openai import openai_problem
+from tests.fakes.checks.bedrock import bedrock_problem, titan_embedding_problem
+from tests.fakes.checks.gemini import gemini_embedding_problem, gemini_problem
+from tests.fakes.checks.openai import openai_embedding_problem, openai_problem
 
-__all__ = ["anthropic_problem", "bedrock_problem", "gemini_problem", "openai_problem"]
+__all__ = [
+    "anthropic_problem",
+    "bedrock_problem",
+    "gemini_embedding_problem",
+    "gemini_problem",
+    "openai_embedding_problem",
+    "openai_problem",
+    "titan_embedding_problem",
+]

@@ -134,3 +134,77 @@ def _check_string(value: str, shape: Any, where: str) -> None:
             f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy"
             f" constraint: {constraint}"
         )
+
+
+# Amazon Titan Text Embeddings V2's request body (InvokeModel), as its model page gives it.
+_TITAN_FIELDS = {"inputText", "dimensions", "normalize", "embeddingTypes"}
+_TITAN_DIMENSIONS = (256, 512, 1024)
+
+
+def titan_embedding_problem(model_id: str, body: bytes, headers: dict[str, str]) -> str | None:
+    """InvokeModel by botocore's own model of Bedrock Runtime (the body a blob, the model id in
+    the URL, content type and accept in headers), then the body's own rules: Titan Text
+    Embeddings v2's, or Cohere Embed's for `cohere.embed-*`."""
+    import json
+
+    from botocore.validate import ParamValidator
+
+    shape = _bedrock_runtime().operation_model("InvokeModel").input_shape
+    params = {"modelId": model_id, "body": body}
+    if "content-type" in headers:
+        params["contentType"] = headers["content-type"]
+    if "accept" in headers:
+        params["accept"] = headers["accept"]
+    try:
+        params = _from_rest_json(params, shape, "")
+    except ValueError as error:
+        return str(error)
+    report = ParamValidator().validate(params, shape)
+    if report.has_errors():
+        return str(report.generate_report())
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return "Malformed input request, please reformat your input and try again."
+    if not isinstance(request, dict):
+        return "Malformed input request: expected type: JSONObject"
+    if model_id.startswith("cohere.embed"):
+        return _cohere_rules(request)
+    unknown = sorted(set(request) - _TITAN_FIELDS)
+    if unknown:
+        return f"Malformed input request: extraneous key [{unknown[0]}] is not permitted"
+    text = request.get("inputText")
+    if not isinstance(text, str):
+        return "Malformed input request: required key [inputText] not found"
+    if not text.strip():
+        return "Malformed input request: expected minLength: 1, actual: 0"
+    dimensions = request.get("dimensions")
+    if dimensions is not None and dimensions not in _TITAN_DIMENSIONS:
+        return f"Malformed input request: #/dimensions: {dimensions} is not a valid enum value"
+    if "normalize" in request and not isinstance(request["normalize"], bool):
+        return "Malformed input request: #/normalize: expected type: Boolean"
+    return None
+
+
+# Cohere Embed (v3) on Bedrock: its request fields, as its model page gives them.
+_COHERE_FIELDS = {"texts", "images", "input_type", "truncate", "embedding_types"}
+_COHERE_INPUT_TYPES = ("search_document", "search_query", "classification", "clustering", "image")
+
+
+def _cohere_rules(request: dict[str, Any]) -> str | None:
+    unknown = sorted(set(request) - _COHERE_FIELDS)
+    if unknown:
+        return f"Malformed input request: extraneous key [{unknown[0]}] is not permitted"
+    if request.get("input_type") not in _COHERE_INPUT_TYPES:
+        return "Malformed input request: #/input_type: must be one of " + ", ".join(
+            _COHERE_INPUT_TYPES
+        )
+    texts = request.get("texts")
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        return "Malformed input request: #/texts: expected type: JSONArray of strings"
+    if len(texts) > 96:
+        found = len(texts)
+        return f"Malformed input request: #/texts: expected maximum item count: 96, found: {found}"
+    if any(len(t) > 2048 for t in texts):
+        return "Malformed input request: #/texts: expected maxLength: 2048"
+    return None

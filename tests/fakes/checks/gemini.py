@@ -150,3 +150,62 @@ def _camel(name: str) -> str:
 
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+@functools.cache
+def _embed_content_request() -> dict[str, TypeAdapter[Any]]:
+    """A TypeAdapter per field of one `EmbedContentRequest`, from `google.genai.types` (the
+    SDK's `EmbedContentConfig` fields are what it puts beside `model` and `content`)."""
+    from google.genai import types
+
+    config = types.EmbedContentConfig.model_fields
+    return {
+        "model": TypeAdapter(str),
+        "content": TypeAdapter(types.Content),
+        "taskType": TypeAdapter(config["task_type"].annotation),
+        "title": TypeAdapter(config["title"].annotation),
+        "outputDimensionality": TypeAdapter(config["output_dimensionality"].annotation),
+    }
+
+
+def gemini_embedding_problem(body: dict[str, Any], model: str) -> str | None:
+    """A v1beta `BatchEmbedContentsRequest` for `models/{model}`: `requests`, each an
+    `EmbedContentRequest` of that same model, by `google.genai.types`; unknown names refused."""
+    try:
+        _check_batch(body, model)
+    except Invalid as invalid:
+        if invalid.kind != "extra_forbidden":
+            return f"* BatchEmbedContentsRequest.{invalid.explain(body)}"
+        name, at = invalid.path[-1], dotted(body, invalid.path[:-1])
+        where = f" at '{at}'" if at else ""
+        return f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.'
+    return None
+
+
+def _check_batch(body: dict[str, Any], model: str) -> None:
+    for key in body:
+        if key != "requests":
+            raise Invalid((key,), "Cannot find field.", kind="extra_forbidden")
+    requests = body.get("requests")
+    if not isinstance(requests, list) or not requests:
+        raise Invalid((), "requests is not specified", "requests")
+    fields = _embed_content_request()
+    for i, request in enumerate(requests):
+        where: Path = ("requests", i)
+        if not isinstance(request, dict):
+            raise Invalid(where, "Invalid value: expected an EmbedContentRequest")
+        for key, value in request.items():
+            name = _camel(key)
+            if name not in fields:
+                raise Invalid((*where, key), "Cannot find field.", kind="extra_forbidden")
+            _developer_api_only(validated(fields[name], value, (*where, key)), (*where, key))
+        if request.get("model") != f"models/{model}":
+            raise Invalid(
+                (*where, "model"),
+                f"Model {request.get('model')!r} does not match models/{model} in the URL.",
+            )
+        if "content" not in request:
+            raise Invalid(where, "content is not specified", "content")
+        _check_parts(request["content"].get("parts") or [], (*where, "content", "parts"))
+        if not request["content"].get("parts"):
+            raise Invalid((*where, "content"), "content.parts must not be empty.", "parts")

@@ -279,3 +279,51 @@ def test_headers_with_an_empty_key_have_no_authorization() -> None:
     target = Target("acme/large", PROVIDER, ENDPOINT, "")
 
     assert "authorization" not in headers_for(target)
+
+
+# ---------------------------------------------------------------- cache_control
+
+
+def _marked() -> dict[str, Any]:
+    mark = {"type": "ephemeral", "ttl": "1h"}
+    schema = {"type": "object", "properties": {"cache_control": {"type": "string"}}}
+    return {
+        "model": "acme/large",
+        "messages": [
+            {
+                "role": "system",
+                "content": [{"type": "text", "text": "Be brief.", "cache_control": mark}],
+            },
+            {"role": "user", "content": "hi", "cache_control": mark},
+            {"role": "user", "content": [{"type": "text", "text": "again"}]},
+        ],
+        "tools": [
+            {
+                "type": "function",
+                "function": {"name": "f", "parameters": schema},
+                "cache_control": mark,
+            }
+        ],
+    }
+
+
+def test_cache_control_is_removed_for_hosts_that_refuse_it() -> None:
+    """Claude Code marks its prompts with cache_control; strict OpenAI-compatible hosts answer
+    400 to it, so it is removed from messages, parts and tools, and nowhere else."""
+    raw = _marked()
+    sent = copy.deepcopy(raw)
+    body = as_json(to_provider_request(chat(raw), "acme-large"))
+    assert "cache_control" not in json.dumps(body["messages"])
+    assert body["messages"][0]["content"] == [{"type": "text", "text": "Be brief."}]
+    assert body["messages"][1] == {"role": "user", "content": "hi"}
+    tool = body["tools"][0]
+    assert "cache_control" not in tool
+    # A tool's own schema may name a property cache_control: it is the caller's, kept.
+    assert tool["function"]["parameters"]["properties"] == {"cache_control": {"type": "string"}}
+    assert raw == sent  # the client's body is not changed in place
+
+
+def test_cache_control_passes_to_hosts_that_take_it() -> None:
+    raw = _marked()
+    body = as_json(to_provider_request(chat(raw), "acme-large", cache_control=True))
+    assert body["messages"] == raw["messages"] and body["tools"] == raw["tools"]

@@ -113,7 +113,7 @@ def describe(model: Model, router: Router) -> dict[str, Any]:
         endpoints.append(entry)
     # The price a request pays by default: that of the endpoint routing tries first.
     best = targets[0].endpoint if targets else model.endpoints[0]
-    return {
+    described: dict[str, Any] = {
         "id": model.id,
         "object": "model",
         "created": 0,
@@ -123,12 +123,20 @@ def describe(model: Model, router: Router) -> dict[str, Any]:
         "description": model.description,
         "context_length": model.context_length,
         "max_output_tokens": model.max_output_tokens,
-        "architecture": {"input_modalities": model.input_modalities, "output_modalities": ["text"]},
+        "architecture": {
+            "input_modalities": model.input_modalities,
+            "output_modalities": ["embeddings"] if model.kind == "embedding" else ["text"],
+        },
         "pricing_unit": "USD per million tokens; request and image: USD each",
         "pricing": _prices(best.pricing),
         "available": bool(usable),
         "endpoints": endpoints,
+        # The front doors that serve it: chat, messages, responses; or embeddings.
+        "apis": list(model.apis),
     }
+    if model.kind == "embedding":
+        described["dimensions"] = model.dimensions
+    return described
 
 
 def _prices(pricing: Pricing | ListPricing) -> dict[str, str]:

@@ -13,15 +13,26 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import orjson
 from botocore.credentials import Credentials
 
 from ... import aws_signing
 from ...aws_signing import NoCredentials, Signer
-from ...requests import GatewayRequest
+from ...requests import EmbeddingGatewayRequest, GatewayRequest
+from .. import embeddings
 from ..anthropic.adapter import as_text_completion
 from ..base import Target, UpstreamError
 from ..http import Upstream
+from .embeddings import (
+    COHERE_BATCH,
+    CONCURRENCY,
+    from_cohere_response,
+    from_titan_response,
+    is_cohere,
+    to_cohere_request,
+    to_titan_request,
+)
 from .request import to_provider_request
 from .response import from_provider_response
 from .stream import EventDecoder, StreamTranslator
@@ -29,9 +40,9 @@ from .stream import EventDecoder, StreamTranslator
 SERVICE = "bedrock"
 
 
-def url_for(target: Target, stream: bool) -> str:
+def url_for(target: Target, stream: bool, operation: str | None = None) -> str:
     base = target.provider.base_url.rstrip("/")
-    operation = "converse-stream" if stream else "converse"
+    operation = operation or ("converse-stream" if stream else "converse")
     return f"{base}/model/{quote(target.endpoint.model, safe='')}/{operation}"
 
 
@@ -92,6 +103,52 @@ class BedrockAdapter:
             headers = sign(url, headers, body, await self._aws_credentials(target))
         return url, headers, body
 
+    async def embed(self, target: Target, request: EmbeddingGatewayRequest) -> dict[str, Any]:
+        """One InvokeModel call per input, at most CONCURRENCY at a time, answers in order."""
+        texts = embeddings.texts_of(request, target)
+        cohere = is_cohere(target)
+        if cohere:
+            size = COHERE_BATCH
+            bodies = [
+                to_cohere_request(texts[i : i + size], request) for i in range(0, len(texts), size)
+            ]
+        else:
+            bodies = [to_titan_request(text, request) for text in texts]
+        url = url_for(target, stream=False, operation="invoke")
+        answers: list[Any] = [None] * len(bodies)
+        limit = anyio.Semaphore(CONCURRENCY)
+
+        async def one(i: int, payload: dict[str, Any]) -> None:
+            async with limit:
+                body = orjson.dumps(payload)
+                headers = headers_for(target, stream=False)
+                if not target.api_key:
+                    headers = sign(url, headers, body, await self._aws_credentials(target))
+                try:
+                    answers[i] = await self._upstream.post_json(target.provider, url, headers, body)
+                except UpstreamError as exc:
+                    raise _with_message(exc) from None
+
+        try:
+            async with anyio.create_task_group() as group:
+                for i, payload in enumerate(bodies):
+                    group.start_soon(one, i, payload)
+        except BaseExceptionGroup as group_error:
+            # The first failure speaks for the request, as one call's would.
+            raise _first(group_error) from None
+        encoding = request.params.encoding_format
+        if cohere:
+            vectors = [
+                vector
+                for payload, data in zip(bodies, answers, strict=True)
+                for vector in from_cohere_response(data, len(payload["texts"]), target)
+            ]
+            return embeddings.answer(vectors, encoding, target, None)
+        results = [from_titan_response(data, target) for data in answers]
+        counts = [count for _, count in results]
+        tokens = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+        return embeddings.answer([vector for vector, _ in results], encoding, target, tokens)
+
     async def complete(self, target: Target, request: GatewayRequest) -> dict[str, Any]:
         try:
             call = await self._call(target, request, stream=False)
@@ -127,3 +184,10 @@ class BedrockAdapter:
             raise _with_message(exc) from None
         if not translator.finished:
             raise UpstreamError(provider, "dropped", detail="stream ended before messageStop")
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error

@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 
-from ...requests import GatewayRequest
+from ...requests import EmbeddingGatewayRequest, GatewayRequest
 from ..base import Target, UpstreamError
 from ..http import Upstream, parse_event
+from .embeddings import from_batch_response, to_batch_request
 from .request import to_provider_request
 from .response import from_provider_response
 from .stream import JsonArrayStream, StreamTranslator, parse_json_array_stream
@@ -44,6 +45,13 @@ class GeminiAdapter:
         if not isinstance(data, dict):
             raise UpstreamError(target.provider.id, "protocol", detail="response is not an object")
         return from_provider_response(data, target, request.operation)
+
+    async def embed(self, target: Target, request: EmbeddingGatewayRequest) -> dict[str, Any]:
+        body = orjson.dumps(to_batch_request(request, target))
+        data = await self._upstream.post_json(
+            target.provider, model_url(target, "batchEmbedContents"), headers_for(target), body
+        )
+        return from_batch_response(data, request, target)
 
     async def stream(
         self, target: Target, request: GatewayRequest
