@@ -33,11 +33,12 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 @dataclass
 class Target:
-    name: str  # "direct" | "gateway" | "anthropic-direct" | "anthropic-gateway"; one pool each
+    name: str  # "direct", "gateway", "anthropic-direct", ...: one connection pool each
     url: str
     headers: dict[str, str]
     model: str
-    protocol: str = "openai"  # the request body's format: "openai" (chat) | "anthropic"
+    # The request body's format: "openai" (chat) | "anthropic" (Messages) | "responses"
+    protocol: str = "openai"
 
     def body(self, stream: bool) -> bytes:
         payload: dict[str, Any]
@@ -47,6 +48,8 @@ class Target:
                 "max_tokens": 32,
                 "messages": [{"role": "user", "content": PROMPT}],
             }
+        elif self.protocol == "responses":  # OpenAI Responses API: POST /v1/responses
+            payload = {"model": self.model, "input": PROMPT, "max_output_tokens": 32}
         else:
             payload = {
                 "model": self.model,
@@ -197,6 +200,9 @@ async def measure(suites: Sequence[Suite], args: argparse.Namespace) -> list[Row
         for suite in suites:
             per_target = -(-max(suite.concurrencies) // WORKERS_PER_CLIENT)
             for name in (suite.direct.name, suite.gateway.name):
+                # Suites may share a target (the direct chat call): its largest pool serves all.
+                if len(clients.get(name, ())) >= per_target:
+                    continue
                 clients[name] = [
                     await stack.enter_async_context(
                         httpx.AsyncClient(

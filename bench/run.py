@@ -6,8 +6,10 @@ Run from the repository root::
     .venv/bin/python -m bench.run --quick    # smoke run: few requests, numbers are noise
 
 Four processes, all on loopback: the fake OpenAI provider, the fake Anthropic provider, the
-gateway (moto server inside it) and this one, the load generator. The Anthropic rows (c=1 only)
-show what translating to and from another protocol adds. The table goes to stdout and to
+gateway (moto server inside it) and this one, the load generator. The rows at c=1 only show
+what translating adds: "anthropic" (chat in, the Anthropic provider's protocol out), "messages"
+and "responses" (the Anthropic Messages and OpenAI Responses front doors in, the OpenAI provider
+out, against the same direct chat call as the first rows). The table goes to stdout and to
 bench/results/latest.md (JSON beside it). See bench/README.md for what the numbers mean.
 """
 
@@ -125,13 +127,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             runner, loops = uvloop.run, (*loops[:2], "uvloop")
         pids = {"gateway": gateway.proc.pid, "fake": fake.proc.pid, "load": None}
+        gateway_root = f"http://127.0.0.1:{gw_info['port']}/v1"
+        messages = Target(
+            "messages-gateway",
+            f"{gateway_root}/messages",
+            {
+                "x-api-key": gw_info["key"],
+                "anthropic-version": ANTHROPIC_VERSION,
+                "content-type": "application/json",
+            },
+            gw_info["model"],
+            protocol="anthropic",
+        )
+        responses = Target(
+            "responses-gateway",
+            f"{gateway_root}/responses",
+            through.headers,
+            gw_info["model"],
+            protocol="responses",
+        )
+        lone = tuple(c for c in args.concurrency if c == 1)
+        crowded = tuple(c for c in args.concurrency if c != 1)
         suites = [
-            Suite("", direct, through, args.concurrency, pids),
-            # Translation cost: concurrency 1 only, which keeps the run short.
+            Suite("", direct, through, lone, pids),
+            # Translation cost: concurrency 1 only, which keeps the run short; measured beside
+            # the c=1 chat rows, before the crowded ones leave the gateway flushing a backlog
+            # of usage events (which would count as these rows' CPU).
             Suite(
                 "anthropic ", ant_direct, ant_through, (1,), {**pids, "fake": anthropic.proc.pid}
             ),
+            Suite("messages ", direct, messages, (1,), pids),
+            Suite("responses ", direct, responses, (1,), pids),
+            Suite("", direct, through, crowded, pids),
         ]
+        suites = [suite for suite in suites if suite.concurrencies]
         rows = runner(measure(suites, args))
     finally:
         for child in reversed(children):

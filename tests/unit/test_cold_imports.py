@@ -16,7 +16,12 @@ import sys
 import app
 heavy = [
     m
-    for m in ("stripe", "aws_lambda_powertools.utilities.idempotency", "jwt")
+    for m in (
+        "stripe",
+        "aws_lambda_powertools.utilities.idempotency",
+        "jwt",
+        "onerouter.doors.messages.body",
+    )
     if m in sys.modules
 ]
 print(",".join(heavy))

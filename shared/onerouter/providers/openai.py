@@ -17,8 +17,9 @@ from .base import Target, UpstreamError
 from .http import Upstream, parse_event
 
 _PATHS = {"chat": "/chat/completions", "completion": "/completions", "embedding": "/embeddings"}
-# What our answers add to an assistant message, which clients echo back and OpenAI refuses.
-_ANSWER_ONLY = frozenset(("reasoning", "reasoning_details"))
+# What our answers add to an assistant message, which clients echo back and OpenAI refuses,
+# and a tool message's `is_error` (a Messages client's), which only Claude and Bedrock take.
+_ANSWER_ONLY = frozenset(("reasoning", "reasoning_details", "is_error"))
 
 
 def _without_answer_fields(messages: Any) -> Any:

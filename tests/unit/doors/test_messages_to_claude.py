@@ -9,9 +9,12 @@ from typing import Any
 
 from onerouter.doors.messages.body import MessagesBody, parse
 from onerouter.doors.messages.request import to_chat_body
+from onerouter.providers import bedrock
 from onerouter.providers.anthropic import to_provider_request
+from onerouter.providers.openai import to_provider_request as openai_request
 from onerouter.requests import ChatRequest, GatewayRequest
 from tests.fakes.checks import anthropic_problem
+from tests.unit.providers import test_bedrock as on_bedrock
 from tests.unit.providers.test_anthropic import NO_LIMIT
 
 CACHED = {"type": "ephemeral"}
@@ -92,3 +95,44 @@ def test_sampling_without_thinking_reaches_claude() -> None:
     sent = to_claude(body)
     assert anthropic_problem(sent) is None
     assert sent == body
+
+
+def _failed_tool_turns() -> dict[str, Any]:
+    return {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "w", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": "timeout",
+                        "is_error": True,
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def test_a_failed_tool_result_reaches_claude_as_an_error() -> None:
+    sent = to_claude(_failed_tool_turns())
+    assert anthropic_problem(sent) is None
+    assert sent["messages"][2]["content"][0]["is_error"] is True
+
+
+def test_a_failed_tool_result_elsewhere() -> None:
+    """Bedrock's Converse says so in the tool result's status; OpenAI-compatible hosts have no
+    place for it and never see the flag."""
+    chat = to_chat_body(parse(MessagesBody, _failed_tool_turns()))
+    request = GatewayRequest("chat", ChatRequest.model_validate(chat), chat)
+    converse = bedrock.to_provider_request(request, on_bedrock.TARGET)
+    assert converse["messages"][2]["content"][0]["toolResult"]["status"] == "error"
+    assert "is_error" not in str(openai_request(request, "gpt"))

@@ -19,10 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...doors.messages.answer import to_message
-from ...doors.messages.body import CountTokensBody, MessagesBody, parse
 from ...doors.messages.errors import envelope, error_event
 from ...doors.messages.events import PING, MessageEvents, encode
-from ...doors.messages.request import to_chat_body
 from ...errors import OneRouterError
 from ...logs import log_failure
 from ...providers.base import Target
@@ -73,6 +71,11 @@ async def create_message(http: Request) -> Response:
     state = http.app.state
     pipeline: Pipeline = state.pipeline
     principal = await pipeline.authenticate(_authorization(http.headers))
+    # Imported on the first Messages request: building the body's schemas costs ~20 ms that
+    # an instance serving only chat completions should not pay at its cold start.
+    from ...doors.messages.body import MessagesBody, parse
+    from ...doors.messages.request import to_chat_body
+
     body = parse(MessagesBody, await read_json(http, state.settings.max_body_bytes))
     chat = to_chat_body(body)
     params = validate(ChatRequest, chat)
@@ -103,6 +106,9 @@ async def count_tokens(http: Request) -> Response:
     state = http.app.state
     pipeline: Pipeline = state.pipeline
     await pipeline.authenticate(_authorization(http.headers))
+    from ...doors.messages.body import CountTokensBody, parse
+    from ...doors.messages.request import to_chat_body
+
     body = parse(CountTokensBody, await read_json(http, state.settings.max_body_bytes))
     chat = to_chat_body(body)
     params = validate(ChatRequest, chat)

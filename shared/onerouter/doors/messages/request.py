@@ -157,7 +157,11 @@ def _tool_result(block: ToolResultBlock, where: str) -> Json:
         ]
         if content and block.cache_control is not None:
             _cached(content[-1], block.cache_control)
-    return {"role": "tool", "tool_call_id": block.tool_use_id, "content": content}
+    message: Json = {"role": "tool", "tool_call_id": block.tool_use_id, "content": content}
+    if block.is_error:
+        # The tool failed: Claude (and Bedrock) are told so; other protocols drop the flag.
+        message["is_error"] = True
+    return message
 
 
 def _turn(message: MessageParam, where: str) -> list[Json]:

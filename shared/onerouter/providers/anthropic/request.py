@@ -150,6 +150,8 @@ def _tool_result(message: dict[str, Any], where: str, model: str) -> Block:
     block: Block = {"type": "tool_result", "tool_use_id": message["tool_call_id"]}
     # Tools may answer with images or PDFs as well as text (screenshots, fetched files).
     block["content"] = content if isinstance(content, str) else _user_blocks(content, where, model)
+    if message.get("is_error") is True:  # the tool failed (a Messages client says so)
+        block["is_error"] = True
     return block
 
 

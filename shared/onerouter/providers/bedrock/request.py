@@ -167,7 +167,10 @@ def _tool_result(message: dict[str, Any], where: str, model: str) -> Block:
     blocks = [{"text": content}] if isinstance(content, str) else None
     if blocks is None:
         blocks = [b for b in _user_blocks(content, where, model) if "cachePoint" not in b]
-    return {"toolResult": {"toolUseId": message["tool_call_id"], "content": blocks}}
+    result: Block = {"toolUseId": message["tool_call_id"], "content": blocks}
+    if message.get("is_error") is True:  # the tool failed (a Messages client says so)
+        result["status"] = "error"
+    return {"toolResult": result}
 
 
 def _prompt(prompt: Any, model: str) -> str:
