@@ -12,7 +12,8 @@ from starlette.routing import Route
 from ...providers.base import Target
 from ...requests import ChatRequest, CompletionRequest, GatewayRequest, Operation
 from ..body import read_json, validate
-from ..pipeline import Call, Pipeline
+from ..pipeline import Pipeline
+from ..served import served_headers
 from ..sse import encode, open_stream
 
 _SCHEMAS: dict[Operation, type[ChatRequest] | type[CompletionRequest]] = {
@@ -48,23 +49,13 @@ async def _serve(http: Request, operation: Operation) -> Response:
             pipeline.stream(call),
             render=_render_chunk,
             keepalive=state.settings.keepalive_interval,
-            headers=lambda first: _headers(call, first[0] if first else None),
+            headers=lambda first: served_headers(call, first[0] if first else None),
         )
     target, answer = await pipeline.complete(call)
     return Response(
-        orjson.dumps(answer), media_type="application/json", headers=_headers(call, target)
+        orjson.dumps(answer), media_type="application/json", headers=served_headers(call, target)
     )
 
 
 def _render_chunk(item: tuple[Target, dict[str, Any]]) -> bytes:
     return encode(item[1])
-
-
-def _headers(call: Call, target: Target | None) -> dict[str, str]:
-    headers = {
-        "x-onerouter-generation-id": call.generation_id,
-        "x-onerouter-cache": call.cache_status,
-    }
-    if target is not None:
-        headers["x-onerouter-provider"] = target.provider.id
-    return headers

@@ -10,6 +10,7 @@ from starlette.routing import Route
 from ...requests import EmbeddingGatewayRequest, EmbeddingRequest
 from ..body import read_json, validate
 from ..pipeline import Pipeline
+from ..served import served_headers
 
 
 async def embeddings(http: Request) -> Response:
@@ -20,11 +21,7 @@ async def embeddings(http: Request) -> Response:
     params = validate(EmbeddingRequest, body)
     call = pipeline.begin(principal, EmbeddingGatewayRequest(params, body))
     target, answer = await pipeline.embed(call)
-    headers = {
-        "x-onerouter-generation-id": call.generation_id,
-        "x-onerouter-cache": call.cache_status,
-        "x-onerouter-provider": target.provider.id,
-    }
+    headers = served_headers(call, target)
     return Response(orjson.dumps(answer), media_type="application/json", headers=headers)
 
 

@@ -28,6 +28,7 @@ from ...requests import ChatRequest, GatewayRequest
 from ...routing.needs import needs_of
 from ..body import read_json, validate
 from ..pipeline import Call, Pipeline
+from ..served import served_headers
 from ..sse import Dialect, open_stream
 
 logger = logging.getLogger("onerouter.api")
@@ -125,11 +126,5 @@ routes = [
 
 
 def _headers(call: Call, target: Target | None) -> dict[str, str]:
-    headers = {
-        "request-id": call.generation_id,
-        "x-onerouter-generation-id": call.generation_id,
-        "x-onerouter-cache": call.cache_status,
-    }
-    if target is not None:
-        headers["x-onerouter-provider"] = target.provider.id
-    return headers
+    # Anthropic's own request id header, beside the gateway's.
+    return {"request-id": call.generation_id, **served_headers(call, target)}

@@ -22,8 +22,8 @@ from ...providers.base import Target
 from ...requests import ChatRequest, GatewayRequest
 from ..body import read_json, validate
 from ..pipeline import Pipeline
+from ..served import served_headers
 from ..sse import Dialect, open_stream
-from .completions import _headers
 
 
 async def responses(http: Request) -> Response:
@@ -52,14 +52,14 @@ async def responses(http: Request) -> Response:
             pipeline.stream(call),
             render=render,
             keepalive=state.settings.keepalive_interval,
-            headers=lambda first: _headers(call, first[0] if first else None),
+            headers=lambda first: served_headers(call, first[0] if first else None),
             dialect=Dialect(error=fail, done=b""),
             end=lambda: _joined(events.finish()),
         )
     target, completion = await pipeline.complete(call)
     response = answer.from_chat_completion(completion, rid, body)
     return Response(
-        orjson.dumps(response), media_type="application/json", headers=_headers(call, target)
+        orjson.dumps(response), media_type="application/json", headers=served_headers(call, target)
     )
 
 
