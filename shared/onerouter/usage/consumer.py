@@ -31,7 +31,7 @@ from ..store.endpoint_stats import EndpointStatsRepository
 from ..store.keys import KeysRepository
 from ..store.ledger import LedgerRepository
 from ..store.usage import ActivityRepository, UsageRepository
-from .events import Status, UsageEvent
+from .events import COUNTS, Status, UsageEvent
 from .writer import UsageWriter, WriteOutcome
 
 logger = logging.getLogger("onerouter.usage")
@@ -55,15 +55,6 @@ _NAMES = (
     "provider",
     "provider_model",
 )
-_COUNTS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "images",
-    "latency_ms",
-)
 _MAX_NAME = 256  # keeps every key (usage: 2 KB, activity sort key: 1 KB) within DynamoDB's
 _MAX_COUNT = 10**15
 _MAX_DIGITS = 38  # a DynamoDB number's precision
@@ -83,7 +74,7 @@ def parse_event(body: str | bytes) -> UsageEvent:
         raise MalformedEvent(f"not a usage event ({type(exc).__name__})") from None
     for name in _NAMES:
         _name(event, name)
-    for name in _COUNTS:
+    for name in COUNTS:
         _count(event, name)
     if event.ttft_ms is not None:
         _count(event, "ttft_ms")

@@ -18,6 +18,18 @@ Status = Literal["ok", "error", "cancelled"]
 VERSION = 1
 
 
+# The event's whole-number counts: tokens, images and milliseconds.
+COUNTS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "images",
+    "latency_ms",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class UsageEvent:
     generation_id: str

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from ...billing.money import usd_str
 from ...errors import InvalidRequest, NotFound
 from ...store.usage import PAGE_KEY, Page, UsageRepository
+from ...usage.events import COUNTS
 from ..callers import account_reader
 from ..responses import json_response
 
@@ -140,18 +141,7 @@ def generation_view(record: dict[str, Any]) -> dict[str, Any]:
                 "estimated",
             )
         },
-        **{
-            name: int(record.get(name) or 0)
-            for name in (
-                "prompt_tokens",
-                "completion_tokens",
-                "cached_tokens",
-                "cache_write_tokens",
-                "reasoning_tokens",
-                "images",
-                "latency_ms",
-            )
-        },
+        **{name: int(record.get(name) or 0) for name in COUNTS},
         "ttft_ms": None if record.get("ttft_ms") is None else int(record["ttft_ms"]),
         **money,
         "cost_details": {name: usd_str(Decimal(value)) for name, value in details.items()},
