@@ -93,6 +93,29 @@ class ProviderPreferences(_Closed):
     max_price: MaxPrice | None = None
 
 
+class FallbackRules(_Closed):
+    """When a failed or slow endpoint gives way to the next one (`fallback_rules`); unknown
+    keys are a 400. The string "auto" (the default) is None: `routing/fallback_rules.py`."""
+
+    # Statuses that fall back, replacing auto's set; None: auto's.
+    status_codes: list[Annotated[int, Field(ge=400, le=599)]] | None = None
+    # Failures without a status (refused, reset, timed out, malformed) fall back.
+    connection_errors: bool = True
+    max_ttft_ms: int | None = Field(default=None, gt=0)
+    max_latency_ms: int | None = Field(default=None, gt=0)
+
+
+def _auto(value: Any) -> Any:
+    if value == "auto":
+        return None
+    if isinstance(value, str):
+        raise ValueError('must be "auto" or an object')
+    return value
+
+
+Rules = Annotated[FallbackRules | None, BeforeValidator(_auto)]
+
+
 class UsageOptions(_Closed):
     include: bool = False
 
@@ -124,6 +147,7 @@ class _Common(_Open):
     models: list[str] | None = None
     fallback_models: list[str] | None = None
     provider: ProviderPreferences | None = None
+    fallback_rules: Rules = None
     usage: UsageOptions | None = None
     reasoning: Reasoning | None = None
 
@@ -167,6 +191,7 @@ class EmbeddingRequest(_Open):
     models: list[str] | None = None
     fallback_models: list[str] | None = None
     provider: ProviderPreferences | None = None
+    fallback_rules: Rules = None
     usage: UsageOptions | None = None
 
     @field_validator("input")
@@ -195,7 +220,16 @@ MAX_EMBEDDING_INPUTS = 2048
 
 # Keys of the wire body that steer the gateway and are never forwarded to a provider.
 GATEWAY_FIELDS = frozenset(
-    {"models", "fallback_models", "provider", "usage", "reasoning", "transforms", "route"}
+    {
+        "models",
+        "fallback_models",
+        "provider",
+        "fallback_rules",
+        "usage",
+        "reasoning",
+        "transforms",
+        "route",
+    }
 )
 
 Operation = Literal["chat", "completion", "embedding"]

@@ -57,6 +57,7 @@ IGNORED = frozenset(
         "models",
         "fallback_models",
         "route",
+        "fallback_rules",  # which failures move on to the next endpoint
         "metadata",  # OpenAI's tags for stored completions
         "store",  # whether OpenAI keeps the completion for its dashboard
         "prompt_cache_key",  # a hint for the provider's own prefix cache

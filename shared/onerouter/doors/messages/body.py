@@ -202,6 +202,8 @@ class CountTokensBody(_Closed):
     models: list[str] | None = None
     fallback_models: list[str] | None = None
     provider: dict[str, Any] | None = None
+    # Checked as chat checks it ("auto" or the rules object).
+    fallback_rules: str | dict[str, Any] | None = None
 
 
 class MessagesBody(CountTokensBody):
