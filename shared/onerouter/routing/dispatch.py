@@ -11,7 +11,7 @@ error instead. Every outcome, and the speed of every answer, is reported to `Hea
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from ..errors import OneRouterError, UpstreamFailed
@@ -54,18 +54,40 @@ class Dispatcher:
     ) -> tuple[Target, dict[str, Any]]:
         """The first endpoint's answer that succeeds. `failed`, if given, gets each endpoint
         that failed through no fault of the request (the usage record's failed attempts)."""
-        rules = FallbackPolicy.of(request.params.fallback_rules)
+        return await self._whole(
+            route,
+            FallbackPolicy.of(request.params.fallback_rules),
+            lambda target: self._adapter(target).complete(target, request),
+            failed,
+        )
+
+    async def embed(
+        self, route: Route, request: EmbeddingGatewayRequest, failed: list[Target] | None = None
+    ) -> tuple[Target, dict[str, Any]]:
+        """As `complete`, for embeddings: the same fallback and the same health bookkeeping
+        (an embedding is one whole answer, with no completion tokens to time)."""
+        return await self._whole(
+            route,
+            FallbackPolicy.of(request.params.fallback_rules),
+            lambda target: cast(Embedder, self._adapter(target)).embed(target, request),
+            failed,
+        )
+
+    async def _whole(
+        self,
+        route: Route,
+        rules: FallbackPolicy,
+        call: Callable[[Target], Awaitable[dict[str, Any]]],
+        failed: list[Target] | None,
+    ) -> tuple[Target, dict[str, Any]]:
+        """The fallback loop of answers that come in one piece."""
         failures: list[UpstreamError] = []
         for target in route.targets:
             key = health_key(target)
             self.health.begin(key)
             started = time.monotonic()
             try:
-                answer = await within(
-                    rules.whole_deadline(target),
-                    target,
-                    self._adapter(target).complete(target, request),
-                )
+                answer = await within(rules.whole_deadline(target), target, call(target))
             except UpstreamError as exc:
                 self._failed(key, exc)
                 _note(failed, target, exc, rules)
@@ -80,36 +102,6 @@ class Dispatcher:
             # A whole answer has no first token to time; its pace still counts.
             tokens = _completion_tokens(answer)
             self.health.succeeded(key, throughput=tokens / elapsed if tokens and elapsed else None)
-            return target, answer
-        raise _give_up(route, failures, rules)
-
-    async def embed(
-        self, route: Route, request: EmbeddingGatewayRequest, failed: list[Target] | None = None
-    ) -> tuple[Target, dict[str, Any]]:
-        """As `complete`, for embeddings: the same fallback and the same health bookkeeping
-        (an embedding is one whole answer; there is no first token or pace to time)."""
-        rules = FallbackPolicy.of(request.params.fallback_rules)
-        failures: list[UpstreamError] = []
-        for target in route.targets:
-            key = health_key(target)
-            self.health.begin(key)
-            try:
-                answer = await within(
-                    rules.whole_deadline(target),
-                    target,
-                    cast(Embedder, self._adapter(target)).embed(target, request),
-                )
-            except UpstreamError as exc:
-                self._failed(key, exc)
-                _note(failed, target, exc, rules)
-                failures.append(exc)
-                if not rules.falls_back(exc):
-                    break
-                continue
-            except BaseException:
-                self.health.abandoned(key)
-                raise
-            self.health.succeeded(key)
             return target, answer
         raise _give_up(route, failures, rules)
 
