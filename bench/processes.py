@@ -20,9 +20,9 @@ from bench.paths import ROOT
 class Child:
     """A `python -m <module>` child that announces itself with one JSON line on stdout."""
 
-    def __init__(self, module: str, *args: str) -> None:
+    def __init__(self, module: str, *args: str, env: dict[str, str] | None = None) -> None:
         self.module = module
-        env = dict(os.environ)
+        env = {**os.environ, **(env or {})}
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT), str(ROOT / "shared"), env.get("PYTHONPATH")) if p
         )

@@ -9,7 +9,9 @@ Four processes, all on loopback: the fake OpenAI provider, the fake Anthropic pr
 gateway (moto server inside it) and this one, the load generator. The rows at c=1 only show
 what translating adds: "anthropic" (chat in, the Anthropic provider's protocol out), "messages"
 and "responses" (the Anthropic Messages and OpenAI Responses front doors in, the OpenAI provider
-out, against the same direct chat call as the first rows). The table goes to stdout and to
+out, against the same direct chat call as the first rows); "limits off" is the chat row again
+through a second gateway with rate limits off, so the limits' cost is the difference between
+the first row and that one. The table goes to stdout and to
 bench/results/latest.md (JSON beside it). See bench/README.md for what the numbers mean.
 """
 
@@ -88,6 +90,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         children.append(gateway)
         gw_info = gateway.announcement(timeout=90)
         wait_ready(f"http://127.0.0.1:{gw_info['port']}/health")
+        # The same gateway with rate limits off: the c=1 chat rows again, so the limits'
+        # cost (one conditional write before the provider call, one release beside the usage
+        # event's send) is the difference between two rows of one run.
+        unlimited = Child(
+            "bench.gateway_server",
+            aws_info["endpoint"],
+            aws_info["queue_url"],
+            fake_info["base_url"],
+            fake_info["api_key"],
+            env={"ONEROUTER_RATE_LIMITS": "off"},
+        )
+        children.append(unlimited)
+        off_info = unlimited.announcement(timeout=90)
+        wait_ready(f"http://127.0.0.1:{off_info['port']}/health")
         print(
             f"fake provider on :{fake_info['port']} (pid {fake.proc.pid}), gateway on "
             f":{gw_info['port']} (pid {gateway.proc.pid}, loop {gw_info['loop']}), fake "
@@ -146,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             gw_info["model"],
             protocol="responses",
         )
+        through_off = Target(
+            "gateway-limits-off",
+            f"http://127.0.0.1:{off_info['port']}/v1/chat/completions",
+            {"authorization": f"Bearer {off_info['key']}", "content-type": "application/json"},
+            off_info["model"],
+        )
         lone = tuple(c for c in args.concurrency if c == 1)
         crowded = tuple(c for c in args.concurrency if c != 1)
         suites = [
@@ -158,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             Suite("messages ", direct, messages, (1,), pids),
             Suite("responses ", direct, responses, (1,), pids),
+            Suite(
+                "limits off ", direct, through_off, (1,), {**pids, "gateway": unlimited.proc.pid}
+            ),
             Suite("", direct, through, crowded, pids),
         ]
         suites = [suite for suite in suites if suite.concurrencies]

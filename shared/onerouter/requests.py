@@ -116,6 +116,23 @@ def _auto(value: Any) -> Any:
 Rules = Annotated[FallbackRules | None, BeforeValidator(_auto)]
 
 
+class ByokCredentials(_Closed):
+    """The caller's own credential for one provider. Never logged, never echoed in an error,
+    never part of the prompt cache's key."""
+
+    api_key: str = Field(min_length=1, max_length=4096, pattern=r"^\S+$", repr=False)
+
+
+class ByokConf(_Closed):
+    """`byok_conf`: call `provider` with the caller's own credentials. With `fallback`, a
+    failure may move on to the gateway's shared keys (and be charged); without it, only the
+    caller's key serves."""
+
+    provider: str = Field(min_length=1, max_length=100)
+    credentials: ByokCredentials
+    fallback: bool = False
+
+
 class UsageOptions(_Closed):
     include: bool = False
 
@@ -148,6 +165,7 @@ class _Common(_Open):
     fallback_models: list[str] | None = None
     provider: ProviderPreferences | None = None
     fallback_rules: Rules = None
+    byok_conf: ByokConf | None = None
     usage: UsageOptions | None = None
     reasoning: Reasoning | None = None
 
@@ -192,6 +210,7 @@ class EmbeddingRequest(_Open):
     fallback_models: list[str] | None = None
     provider: ProviderPreferences | None = None
     fallback_rules: Rules = None
+    byok_conf: ByokConf | None = None
     usage: UsageOptions | None = None
 
     @field_validator("input")
@@ -225,6 +244,7 @@ GATEWAY_FIELDS = frozenset(
         "fallback_models",
         "provider",
         "fallback_rules",
+        "byok_conf",
         "usage",
         "reasoning",
         "transforms",

@@ -49,6 +49,10 @@ class Tables:
     logins: str = "onerouter-logins"
     # Per-hour, per-endpoint request counters for the models page (GET /api/v1/models/stats).
     endpoint_stats: str = "onerouter-endpoint-stats"
+    # Provider keys accounts stored for themselves (BYOK), sealed under the KMS key.
+    provider_keys: str = "onerouter-provider-keys"
+    # Rate limits: each account's (and limited key's) requests this minute and slots in flight.
+    limits: str = "onerouter-limits"
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,17 @@ class CognitoSettings:
 
 
 @dataclass(frozen=True)
+class RateLimitSettings:
+    """Every account's limits unless the operator set its own (admin API), and the lease a
+    request in flight holds its slot by (renewed while it runs; a crashed one's lapses)."""
+
+    enabled: bool = True
+    requests_per_minute: int = 600
+    concurrent_requests: int = 30
+    lease_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     catalog_path: Path = DEFAULT_CATALOG
     admin_token: str | None = None
@@ -94,12 +109,15 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     # The prompt cache's HKDF salt (cache/key.py): a server-side secret; empty means none.
     cache_pepper: bytes = field(default=b"", repr=False)
+    # The KMS key that seals stored provider keys (id, ARN or alias); None: storing refused.
+    kms_key_id: str | None = None
     # Dashboard sign-in; None: not configured, and only API keys are accepted.
     cognito: CognitoSettings | None = None
     # Where the dashboard's build is served from, when the gateway serves it (locally).
     dashboard_dir: Path = DEFAULT_DASHBOARD_DIR
     # Cookies are marked Secure when the dashboard is served over https.
     public_url: str = DEFAULT_PUBLIC_URL
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     # The whole environment, for provider credentials named by the catalog (`api_key_env`).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -120,6 +138,8 @@ class Settings:
                 cache=env.get("CACHE_TABLE") or defaults.cache,
                 logins=env.get("LOGINS_TABLE") or defaults.logins,
                 endpoint_stats=env.get("ENDPOINT_STATS_TABLE") or defaults.endpoint_stats,
+                provider_keys=env.get("PROVIDER_KEYS_TABLE") or defaults.provider_keys,
+                limits=env.get("LIMITS_TABLE") or defaults.limits,
             ),
             usage_queue_url=env.get("USAGE_QUEUE_URL") or None,
             stripe=_stripe(env),
@@ -127,11 +147,25 @@ class Settings:
             keepalive_interval=_positive(env, "ONEROUTER_KEEPALIVE_INTERVAL", 5.0),
             max_body_bytes=int(_positive(env, "ONEROUTER_MAX_BODY_BYTES", 10 * 1024 * 1024)),
             cache_pepper=env.get("ONEROUTER_CACHE_PEPPER", "").encode("utf-8"),
+            kms_key_id=env.get("ONEROUTER_KMS_KEY_ID") or None,
             cognito=_cognito(env),
             dashboard_dir=Path(env.get("ONEROUTER_DASHBOARD_DIR") or DEFAULT_DASHBOARD_DIR),
             public_url=(env.get("ONEROUTER_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
+            rate_limits=_rate_limits(env),
             environ=env,
         )
+
+
+def _rate_limits(env: Mapping[str, str]) -> RateLimitSettings:
+    switch = (env.get("ONEROUTER_RATE_LIMITS") or "on").lower()
+    if switch not in ("on", "off"):
+        raise ValueError(f"ONEROUTER_RATE_LIMITS must be on or off, got {switch!r}")
+    return RateLimitSettings(
+        enabled=switch == "on",
+        requests_per_minute=int(_positive(env, "ONEROUTER_REQUESTS_PER_MINUTE", 600)),
+        concurrent_requests=int(_positive(env, "ONEROUTER_CONCURRENT_REQUESTS", 30)),
+        lease_seconds=_positive(env, "ONEROUTER_LEASE_SECONDS", 60.0),
+    )
 
 
 def _stripe(env: Mapping[str, str]) -> StripeSettings:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Self, TypeVar
 
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -78,11 +79,14 @@ class FakeProvider:
 
     def __init__(self, api_key: str | None = None) -> None:
         self.api_key = api_key or self.default_api_key
+        # Other customers' keys the provider also takes (callers bringing their own key).
+        self.customer_keys: set[str] = set()
         self.disconnects = 0
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults: dict[str, _Fault] = {}
         self._script = Script()
+        self._gate: threading.Event | None = None
         self.app = Starlette(routes=self.routes())
         # A stream stalled by a pause must not hold up stop() for long.
         self._server = ServerThread(self.app, self.name, lifespan="off", loop="asyncio", grace=1)
@@ -138,6 +142,10 @@ class FakeProvider:
     def reset(self) -> None:
         """Forget requests, faults, the script and the disconnects counter."""
         with self._lock:
+            if self._gate is not None:
+                self._gate.set()  # nothing stays held for the next test
+            self._gate = None
+            self.customer_keys.clear()
             self._requests.clear()
             self._faults.clear()
             self._script = Script()
@@ -174,6 +182,14 @@ class FakeProvider:
         """Answer the next `times` requests (None: all) with `status`; `body` is JSON
         (dict/list) or raw (str/bytes), by default the provider's error for `status`."""
         self._set("fail", times, status=status, body=body, headers=headers or {})
+
+    def hold(self) -> threading.Event:
+        """Keeps every request waiting, once recorded, until the event returned is set: a
+        request in flight for as long as a test needs, with no clock involved."""
+        gate = threading.Event()
+        with self._lock:
+            self._gate = gate
+        return gate
 
     def delay(self, seconds: float, times: int | None = 1) -> None:
         """Sleep before sending response headers."""
@@ -227,6 +243,9 @@ class FakeProvider:
         record = RecordedRequest(request.method, request.url.path, dict(request.headers), body)
         with self._lock:
             self._requests.append(record)
+            gate = self._gate
+        if gate is not None:
+            await anyio.to_thread.run_sync(gate.wait, abandon_on_cancel=True)
         if delay := self._take("delay"):
             await asyncio.sleep(delay["seconds"])
             if await request.is_disconnected():

@@ -120,7 +120,8 @@ class FakeOpenAIProvider(FakeProvider):
 
     # ---- HTTP side -------------------------------------------------------------------------
     def _authorized(self, request: Request) -> bool:
-        return request.headers.get("authorization") == f"Bearer {self.api_key}"
+        given = request.headers.get("authorization")
+        return given in {f"Bearer {key}" for key in (self.api_key, *self.customer_keys)}
 
     def _unauthorized(self, request: Request) -> Response | None:
         if self._authorized(request):

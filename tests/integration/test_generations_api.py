@@ -31,6 +31,7 @@ GENERATION_FIELDS = {
     "cache",
     "finish_reason",
     "estimated",
+    "is_byok",
     "failed_attempts",
     "prompt_tokens",
     "completion_tokens",

@@ -30,6 +30,7 @@ VIEW_FIELDS = {
     "limit",
     "usage",
     "limit_remaining",
+    "rate_limit",
 }
 
 
@@ -116,7 +117,11 @@ def test_a_created_key_works_and_its_secret_is_shown_once(
     stored = from_item(item)
     assert stored["key_id"] == view["key_id"] and stored["key_hash"] == key_hash
     assert secret not in repr(item)
-    assert set(stored) <= {*VIEW_FIELDS - {"limit_remaining"}, "key_hash", "account_id"}
+    assert set(stored) <= {
+        *VIEW_FIELDS - {"limit_remaining", "rate_limit"},
+        "key_hash",
+        "account_id",
+    }
 
 
 def test_lists_only_the_callers_account(gateway: ServerThread, account: NewAccount) -> None:

@@ -20,6 +20,8 @@ export interface Account {
   account_id: string;
   email: string | null;
   data_collection: "allow" | "deny";
+  /** The account's rate limits; null when the gateway does not limit. */
+  rate_limit?: { requests_per_minute: number; concurrent_requests: number } | null;
   created_at: string;
 }
 
@@ -100,6 +102,8 @@ export interface Generation {
   cache: "HIT" | "MISS";
   finish_reason: string | null;
   estimated: boolean;
+  /** Served with the account's own provider key: the provider bills it, `cost` is zero. */
+  is_byok: boolean;
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
@@ -154,4 +158,14 @@ export interface ModelStats {
   p50_ttft_ms: number | null;
   throughput: number | null;
   success_rate: number | null;
+}
+
+/** A provider key the account stored for itself (BYOK): only its hint is ever shown. */
+export interface ProviderKey {
+  provider: string;
+  hint: string;
+  /** OneRouter's own keys may serve when this one fails. */
+  fallback: boolean;
+  created_at: string;
+  updated_at: string;
 }

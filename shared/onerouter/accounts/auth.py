@@ -7,19 +7,17 @@ concurrent misses for one key share a single look-up.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
-
-from anyio import to_thread
 
 from ..errors import AuthenticationFailed, InsufficientCredits, PermissionDenied
 from ..store.accounts import AccountsRepository
 from ..store.keys import KeysRepository
 from ..store.records import Account, ApiKey
 from .secrets import hash_secret
+from .single_flight import SingleFlight
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +33,11 @@ class Principal:
 
     def check_can_spend(self) -> None:
         """Every front door asks this before a request may cost anything."""
+        self.check_key()
+        self.check_balance()
+
+    def check_key(self) -> None:
+        """The key may make requests: not a management key, enabled, within its limit."""
         if self.key.management:
             raise PermissionDenied(
                 "This is a management key: it manages this account's API keys "
@@ -47,6 +50,10 @@ class Principal:
             raise PermissionDenied(
                 "This API key has reached its spending limit.", code="key_limit_exceeded"
             )
+
+    def check_balance(self) -> None:
+        """The account has credit left (a request served only with the caller's own provider
+        key costs nothing, and needs none)."""
         if self.account.balance <= Decimal(0):
             raise InsufficientCredits(
                 "This account has no credit left; add credits to continue.",
@@ -112,7 +119,7 @@ class Authenticator:
         self._max = max_entries
         # key hash -> (expires at, principal or None for an unknown key)
         self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
-        self._inflight: dict[str, asyncio.Future[Principal | None]] = {}
+        self._flights: SingleFlight[str, Principal | None] = SingleFlight()
 
     async def authenticate(self, authorization: str | None) -> Principal:
         secret = _bearer(authorization)
@@ -142,23 +149,7 @@ class Authenticator:
                 del self._cache[key_hash]
 
     async def _load_once(self, key_hash: str) -> Principal | None:
-        pending = self._inflight.get(key_hash)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
-        self._inflight[key_hash] = future
-        try:
-            principal = await to_thread.run_sync(self._load, key_hash)
-        except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError):
-                future.cancel()
-            else:
-                future.set_exception(exc)
-                future.exception()  # mark retrieved: waiters (if any) re-raise it themselves
-            raise
-        finally:
-            del self._inflight[key_hash]
-        future.set_result(principal)
+        principal = await self._flights.run(key_hash, lambda: self._load(key_hash))
         self._remember(key_hash, principal)
         return principal
 

@@ -17,11 +17,15 @@ from starlette.routing import Mount
 
 from ..accounts.auth import Authenticator
 from ..accounts.cognito import Cognito
+from ..accounts.envelope import Envelope
 from ..accounts.people import People
+from ..accounts.provider_keys import ProviderKeys
 from ..accounts.service import AccountService
 from ..accounts.tokens import TokenVerifier
 from ..cache.prompt_cache import PromptCache
 from ..cache.store import CacheStore
+from ..limits.admission import Limiter
+from ..limits.table import LimitsTable, Rule
 from ..providers import SUPPORTED_PROTOCOLS, Upstream, adapter_for
 from ..routing.catalog import load_catalog
 from ..routing.dispatch import Dispatcher
@@ -33,6 +37,7 @@ from ..store.endpoint_stats import EndpointStatsRepository
 from ..store.keys import KeysRepository
 from ..store.ledger import LedgerRepository
 from ..store.logins import LoginsRepository
+from ..store.provider_keys import ProviderKeysRepository
 from ..store.usage import ActivityRepository, UsageRepository
 from ..usage.producer import SqsUsageSink
 from . import dashboard
@@ -50,6 +55,7 @@ from .routes import (
     health,
     messages,
     models,
+    provider_keys,
     responses_api,
 )
 
@@ -75,9 +81,22 @@ def create_app(
     accounts = AccountsRepository(settings.tables.accounts)
     ledger = LedgerRepository(settings.tables.ledger, accounts)
     authenticator = Authenticator(keys, accounts, ttl=settings.auth_cache_ttl)
+    # Keys accounts stored for themselves (BYOK), for the catalog's providers only.
+    vault = ProviderKeys(
+        ProviderKeysRepository(settings.tables.provider_keys, settings.tables.accounts),
+        Envelope(settings.kms_key_id),
+        catalog.providers,
+    )
 
     usage = SqsUsageSink(settings.usage_queue_url) if settings.usage_queue_url else None
     cache = PromptCache(CacheStore(settings.tables.cache), settings.cache_pepper)
+    limits = settings.rate_limits
+    limits_table = LimitsTable(settings.tables.limits) if limits.enabled else None
+    limiter = Limiter(
+        limits_table,
+        Rule(limits.requests_per_minute, limits.concurrent_requests),
+        limits.lease_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -86,6 +105,8 @@ def create_app(
         if usage is not None:
             await usage.aclose()
         await cache.aclose()
+        if limits_table is not None:
+            await limits_table.aclose()
 
     public = [*completions.routes, *models.routes]
     public += embeddings.routes
@@ -105,6 +126,7 @@ def create_app(
                     *admin.routes,
                     *billing.routes,
                     *auth.routes,
+                    *provider_keys.routes,
                 ],
             ),
             *health.routes,
@@ -115,9 +137,17 @@ def create_app(
     )
     app.state.settings = settings
     app.state.pipeline = Pipeline(
-        authenticator, router, Dispatcher(adapters, router.health), usage, cache=cache
+        authenticator,
+        router,
+        # A caller's own key may reach a protocol no shared key does: loaded on first use.
+        Dispatcher(adapters, router.health, load=lambda protocol: adapter_for(protocol, upstream)),
+        usage,
+        cache=cache,
+        limiter=limiter,
+        stored_keys=vault,
     )
     app.state.accounts = AccountService(accounts, keys, ledger)
+    app.state.provider_keys = vault
     billing.state(app.state, app.state.accounts, settings)
     app.state.usage_records = UsageRepository(settings.tables.usage)
     app.state.activity = ActivityRepository(settings.tables.activity)

@@ -7,12 +7,13 @@ A front door translates its wire format into a `GatewayRequest` and back; everyt
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 
@@ -23,12 +24,14 @@ from ..cache import answers
 from ..cache.answers import Entry
 from ..cache.key import CacheKey
 from ..cache.prompt_cache import PromptCache
+from ..limits.admission import Limiter, Ticket
 from ..providers.base import Target
 from ..requests import AnyRequest, EmbeddingGatewayRequest, GatewayRequest
 from ..routing.dispatch import Dispatcher
 from ..routing.needs import Needs
+from ..routing.own_keys import NONE, Credential, OwnKeys, own_keys
 from ..routing.router import Route, Router
-from ..store.records import utcnow
+from ..store.records import Account, utcnow
 from ..usage.events import Status, UsageEvent
 from ..usage.producer import LoggedUsageSink, UsageSink
 
@@ -50,6 +53,8 @@ class Call:
     route: Route
     generation_id: str
     hold: Hold
+    # The rate limits' answer, started when the call begins and awaited before any provider.
+    ticket: Ticket
     cache_key: CacheKey | None = None  # None: the model's cache is off
     cache_status: str = "MISS"
     created_at: str = field(default_factory=utcnow)
@@ -72,6 +77,8 @@ class Pipeline:
         usage: UsageSink | None = None,
         spending: Spending | None = None,
         cache: PromptCache | None = None,
+        limiter: Limiter | None = None,
+        stored_keys: StoredKeys | None = None,
     ):
         self.authenticator = authenticator
         self.router = router
@@ -79,47 +86,70 @@ class Pipeline:
         self.usage = usage or LoggedUsageSink()
         self.spending = spending or Spending()
         self.cache = cache
+        self.limiter = limiter
+        self.stored_keys = stored_keys
 
     async def authenticate(self, authorization: str | None) -> Principal:
         return await self.authenticator.authenticate(authorization)
 
-    def begin(self, principal: Principal, request: AnyRequest) -> Call:
-        principal.check_can_spend()
+    async def begin(self, principal: Principal, request: AnyRequest) -> Call:
+        """The request routed, its worst case held against the balance, its rate limits'
+        check started; raises what refuses it (403, 402, 400, 404, 503)."""
+        principal.check_key()
         allow_training = principal.account.data_collection == "allow"
-        route = self.router.plan(request, allow_training)
+        own = await self._own_keys(principal, request)
+        route = self.router.plan(request, allow_training, own)
         needs = route.needs
         assert needs is not None
         if request.operation == "embedding":
             completion = 0  # an embedding is all prompt
         else:
             completion = needs.max_tokens or FLOOR_COMPLETION_TOKENS
+        # What our keys may spend: the caller's own keys cost us, and them here, nothing.
+        shared = [t for t in route.targets if not t.byok]
+        if shared:
+            principal.check_balance()
         most = max(
-            worst_case(t.endpoint.pricing, needs.prompt_tokens, completion, needs.images)
-            for t in route.targets
+            (
+                worst_case(t.endpoint.pricing, needs.prompt_tokens, completion, needs.images)
+                for t in shared
+            ),
+            default=Decimal(0),
         )
         hold = self.spending.hold(principal, most)
-        call = Call(principal, request, route, new_generation_id(), hold)
-        if self.cache is not None and route.model.cache_ttl:
+        ticket = self.limiter.admit(principal) if self.limiter else Ticket.unchecked()
+        call = Call(principal, request, route, new_generation_id(), hold, ticket)
+        # An answer paid for with the caller's own key is not kept, nor one served them.
+        if self.cache is not None and route.model.cache_ttl and not own:
             call.cache_key = self.cache.key(principal.account_id, route.model.id, request)
         return call
+
+    async def _own_keys(self, principal: Principal, request: AnyRequest) -> OwnKeys:
+        conf = request.params.byok_conf
+        if not principal.account.byok_providers and conf is None:
+            return NONE
+        stored: Mapping[str, Credential] = {}
+        if self.stored_keys is not None and principal.account.byok_providers:
+            stored = await self.stored_keys.credentials(principal.account)
+        return own_keys(conf, stored, self.router.provider_names())
 
     async def complete(self, call: Call) -> tuple[Target, dict[str, Any]]:
         request = call.request
         assert isinstance(request, GatewayRequest)
         try:
-            entry = await self._lookup(call)
+            entry = await self._admitted_lookup(call)
             if entry is not None:
                 return await self._whole_hit(call, entry)
             target, body = await self.dispatcher.complete(call.route, request, call.failed)
         except BaseException:
-            self.spending.settle(call.hold, None)
+            await self._unbooked(call)
             raise
         self._remember(call, target, answer=body)
         body["id"] = call.generation_id
         usage = body.get("usage")
         estimated = not isinstance(usage, dict) or not usage.get("completion_tokens")
         tokens = _estimate(call, body) if estimated else Tokens.from_usage(usage)
-        cost = cost_of(target.endpoint.pricing, tokens, call.needs.images)
+        cost = _cost(target, tokens, call.needs.images)
         if call.request.include_cost and isinstance(usage, dict):
             _show_cost(body, usage, cost)
         choices = body.get("choices") or [{}]
@@ -133,12 +163,12 @@ class Pipeline:
         request = call.request
         assert isinstance(request, EmbeddingGatewayRequest)
         try:
-            entry = await self._lookup(call)
+            entry = await self._admitted_lookup(call)
             if entry is not None:
                 return await self._whole_hit(call, entry)
             target, body = await self.dispatcher.embed(call.route, request, call.failed)
         except BaseException:
-            self.spending.settle(call.hold, None)
+            await self._unbooked(call)
             raise
         estimated = "usage" not in body
         if estimated:
@@ -147,7 +177,7 @@ class Pipeline:
         self._remember(call, target, answer=body)  # a hit is billed the tokens billed here
         usage = body["usage"]
         tokens = Tokens(prompt=Tokens.from_usage(usage).prompt)
-        cost = cost_of(target.endpoint.pricing, tokens)
+        cost = _cost(target, tokens)
         if request.include_cost:
             _show_cost(body, usage, cost)
         await self._book(call, target, tokens, cost, "ok", None, None, estimated)
@@ -160,9 +190,9 @@ class Pipeline:
         usage, or from what was received when the provider never said (a dropped stream, a
         client that went away)."""
         try:
-            entry = await self._lookup(call)
+            entry = await self._admitted_lookup(call)
         except BaseException:
-            self.spending.settle(call.hold, None)
+            await self._unbooked(call)
             raise
         if entry is not None:
             async for item in self._streamed_hit(call, entry):
@@ -193,7 +223,7 @@ class Pipeline:
                 usage = chunk.get("usage")
                 if isinstance(usage, dict):
                     tokens = Tokens.from_usage(usage)
-                    cost = cost_of(target.endpoint.pricing, tokens, call.needs.images)
+                    cost = _cost(target, tokens, call.needs.images)
                     if show_cost:
                         _show_cost(chunk, usage, cost)
                 if not show_usage and usage and not chunk.get("choices"):
@@ -209,15 +239,29 @@ class Pipeline:
             raise
         finally:
             if served is None:
-                self.spending.settle(call.hold, None)
+                await self._unbooked(call)
             else:
                 estimated = tokens is None or cost is None
                 if tokens is None or cost is None:
                     tokens = Tokens(call.needs.prompt_tokens, -(-received // _CHARS_PER_TOKEN))
-                    cost = cost_of(served.endpoint.pricing, tokens, call.needs.images)
+                    cost = _cost(served, tokens, call.needs.images)
                 ttft = int(((first or call.started) - call.started) * 1000)
                 with anyio.CancelScope(shield=True):
                     await self._book(call, served, tokens, cost, status, ttft, finish, estimated)
+
+    async def _admitted_lookup(self, call: Call) -> Entry | None:
+        """The prompt cache's entry (None: a miss, or no cache), once the rate limits have let
+        the request through: the two round trips overlap, and nothing is served, from the
+        cache or a provider, before the limits answer."""
+        entry = await self._lookup(call)
+        await call.ticket.admitted()
+        return entry
+
+    async def _unbooked(self, call: Call) -> None:
+        """A request that ends with nothing to bill: its hold and its slot are let go."""
+        self.spending.settle(call.hold, None)
+        with anyio.CancelScope(shield=True):
+            await call.ticket.release()
 
     # ---- the prompt cache ---------------------------------------------------------------
     async def _lookup(self, call: Call) -> Entry | None:
@@ -343,8 +387,9 @@ class Pipeline:
             estimated=estimated,
             cache=cache,
             failed_endpoints=tuple((t.model_id, t.provider.id) for t in call.failed),
+            is_byok=target.byok,
         )
-        await self.usage.send(event)
+        await asyncio.gather(self.usage.send(event), call.ticket.release())
 
 
 # A stream is kept for the cache only up to about this many characters of text.
@@ -368,6 +413,17 @@ class _Kept:
         self._chars += sum(_delta_chars(c.get("delta")) for c in chunk.get("choices") or ())
         if self._chars > _KEEP_CHARS:
             self.chunks = None
+
+
+class StoredKeys(Protocol):
+    """The account's stored provider keys (accounts/provider_keys.ProviderKeys)."""
+
+    async def credentials(self, account: Account) -> Mapping[str, Credential]: ...
+
+
+def _cost(target: Target, tokens: Tokens, images: int = 0) -> Cost:
+    cost = cost_of(target.endpoint.pricing, tokens, images)
+    return cost.own_key() if target.byok else cost
 
 
 def _delta_chars(delta: Any) -> int:

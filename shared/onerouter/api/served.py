@@ -15,4 +15,5 @@ def served_headers(call: Call, target: Target | None) -> dict[str, str]:
     }
     if target is not None:
         headers["x-onerouter-provider"] = target.provider.id
+    headers.update(call.ticket.headers())
     return headers

@@ -60,6 +60,9 @@ class Cost:
     reasoning: Decimal = ZERO
     request: Decimal = ZERO
     images: Decimal = ZERO
+    # Bring your own key: what the provider bills the caller at our catalog's prices, for the
+    # caller's information; never part of `total`, which is what we charge (nothing).
+    upstream: Decimal | None = None
 
     @property
     def total(self) -> Decimal:
@@ -75,7 +78,7 @@ class Cost:
 
     def details(self) -> dict[str, Decimal]:
         """OpenRouter's `cost_details` names."""
-        return {
+        details = {
             "prompt_cost": self.prompt,
             "completion_cost": self.completion,
             "prompt_cache_read_cost": self.cache_read,
@@ -84,6 +87,14 @@ class Cost:
             "request_cost": self.request,
             "image_cost": self.images,
         }
+        if self.upstream is not None:
+            details["upstream_inference_cost"] = self.upstream
+        return details
+
+    def own_key(self) -> Cost:
+        """This cost, for a request served with the caller's own key: nothing charged, what
+        the provider bills them said beside it."""
+        return Cost(upstream=self.total)
 
 
 def cost_of(pricing: Pricing, tokens: Tokens, images: int = 0) -> Cost:

@@ -58,6 +58,7 @@ IGNORED = frozenset(
         "fallback_models",
         "route",
         "fallback_rules",  # which failures move on to the next endpoint
+        "byok_conf",  # whose credential calls the provider (and such requests skip the cache)
         "metadata",  # OpenAI's tags for stored completions
         "store",  # whether OpenAI keeps the completion for its dashboard
         "prompt_cache_key",  # a hint for the provider's own prefix cache

@@ -1,5 +1,6 @@
-"""Creating the template's tables and queues on an AWS endpoint (moto server, DynamoDB Local),
-and the environment that points the code at them. Idempotent: what exists is left alone."""
+"""Creating the template's tables, queues, user pools and KMS keys on an AWS endpoint (moto
+server, DynamoDB Local), and the environment that points the code at them. Idempotent: what
+exists is left alone."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from .template import TableSpec, Template, UserPoolSpec
+from .template import KmsKeySpec, TableSpec, Template, UserPoolSpec
 
 # The user pool and client properties moto's Cognito (and Cognito's API) take as they are.
 _POOL_PROPERTIES = (
@@ -74,6 +75,8 @@ def provision(template: Template, prefix: str = "onerouter-local") -> dict[str, 
         )["Attributes"]["QueueArn"]
     for pool in template.user_pools.values():
         names.update(_user_pool(prefix, pool))
+    for key in template.kms_keys.values():
+        names[key.logical_id] = _kms_key(prefix, key)
     return _environment(template, names)
 
 
@@ -99,6 +102,25 @@ def _user_pool(prefix: str, spec: UserPoolSpec) -> dict[str, str]:
             )["UserPoolClient"]["ClientId"]
         ids[logical_id] = client_id
     return ids
+
+
+def _kms_key(prefix: str, spec: KmsKeySpec) -> str:
+    """The key's id: the one its alias names, else a new symmetric key under that alias."""
+    kms: Any = boto3.client("kms")
+    alias = f"alias/{table_name(prefix, spec.logical_id)}"
+    try:
+        key_id: str = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+        return key_id
+    except kms.exceptions.NotFoundException:
+        pass
+    created = kms.create_key(
+        Description=spec.description or spec.logical_id,
+        KeySpec="SYMMETRIC_DEFAULT",
+        KeyUsage="ENCRYPT_DECRYPT",
+    )
+    key_id = created["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    return key_id
 
 
 def _enable_ttl(dynamodb: Any, name: str, spec: TableSpec, check: bool = False) -> None:

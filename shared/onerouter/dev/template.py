@@ -62,12 +62,21 @@ class UserPoolSpec:
 
 
 @dataclass(frozen=True)
+class KmsKeySpec:
+    """A symmetric KMS key (the envelope key of stored provider keys): locally, one per alias."""
+
+    logical_id: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Template:
     tables: dict[str, TableSpec]
     queues: dict[str, QueueSpec]
     # Function environment: variable -> the logical id it references (!Ref), or a literal.
     environment: dict[str, Any]
     user_pools: dict[str, UserPoolSpec] = field(default_factory=dict)
+    kms_keys: dict[str, KmsKeySpec] = field(default_factory=dict)
 
 
 def find_template(start: Path | None = None) -> Path:
@@ -89,6 +98,7 @@ def load_template(path: Path) -> Template:
     tables: dict[str, TableSpec] = {}
     queues: dict[str, QueueSpec] = {}
     pools: dict[str, UserPoolSpec] = {}
+    kms_keys: dict[str, KmsKeySpec] = {}
     for logical_id, resource in resources.items():
         kind = resource.get("Type")
         props = resource.get("Properties", {})
@@ -114,6 +124,8 @@ def load_template(path: Path) -> Template:
                 dead_letter_target=target["Fn::GetAtt"][0] if isinstance(target, dict) else None,
                 max_receive_count=redrive.get("maxReceiveCount"),
             )
+        elif kind == "AWS::KMS::Key":
+            kms_keys[logical_id] = KmsKeySpec(logical_id, str(props.get("Description", "")))
     for logical_id, resource in resources.items():
         if resource.get("Type") == "AWS::Cognito::UserPool":
             pools[logical_id] = UserPoolSpec(logical_id, resource.get("Properties", {}))
@@ -126,4 +138,4 @@ def load_template(path: Path) -> Template:
     globals_env = (
         document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     )
-    return Template(tables, queues, dict(globals_env), pools)
+    return Template(tables, queues, dict(globals_env), pools, kms_keys)

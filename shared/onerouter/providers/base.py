@@ -27,6 +27,11 @@ class Target:
     api_key: str | None
     # The most the model may write: the endpoint's limit, else the model's (None: unknown).
     max_output_tokens: int | None = None
+    # `api_key` is the caller's own (bring your own key): the provider bills the caller.
+    byok: bool = False
+
+    def __repr__(self) -> str:  # never the credential
+        return f"Target({self.model_id!r}, {self.provider.id!r}, byok={self.byok})"
 
 
 FailureKind = Literal["connect", "timeout", "status", "dropped", "protocol"]

@@ -30,18 +30,34 @@ def _completion_tokens(chunk: dict[str, Any]) -> int:
 
 
 class Dispatcher:
-    def __init__(self, adapters: Mapping[str, Adapter], health: Health | None = None) -> None:
-        self._adapters = adapters
+    def __init__(
+        self,
+        adapters: Mapping[str, Adapter],
+        health: Health | None = None,
+        load: Callable[[str], Adapter | None] | None = None,
+    ) -> None:
+        """`load`: the adapter of a protocol not in `adapters`, imported on first use (a
+        caller's own key may reach a provider no shared key does)."""
+        self._adapters = dict(adapters)
+        self._load = load
         self.health = health or Health()
 
     def _adapter(self, target: Target) -> Adapter:
-        return self._adapters[target.provider.protocol]
+        protocol = target.provider.protocol
+        adapter = self._adapters.get(protocol)
+        if adapter is None and self._load is not None:
+            adapter = self._load(protocol)
+            if adapter is not None:
+                self._adapters[protocol] = adapter
+        if adapter is None:
+            raise KeyError(f"no adapter for the {protocol} protocol")
+        return adapter
 
-    def _failed(self, key: str, error: UpstreamError) -> None:
+    def _failed(self, key: str, target: Target, error: UpstreamError) -> None:
         # The request's fault (a 400), or a bound the caller set itself (fallback_rules), says
         # nothing about the endpoint: one caller's tight threshold must not open the breaker
-        # every caller shares.
-        if error.retryable and not isinstance(error, ThresholdExceeded):
+        # every caller shares. Nor does a caller's own key refused or out of quota.
+        if error.retryable and not _callers_own(target, error):
             self.health.failed(key)
         else:
             self.health.abandoned(key)
@@ -89,7 +105,8 @@ class Dispatcher:
             try:
                 answer = await within(rules.whole_deadline(target), target, call(target))
             except UpstreamError as exc:
-                self._failed(key, exc)
+                exc = _scrubbed(target, exc)
+                self._failed(key, target, exc)
                 _note(failed, target, exc, rules)
                 failures.append(exc)
                 if not rules.falls_back(exc):
@@ -130,7 +147,8 @@ class Dispatcher:
                     tokens = _completion_tokens(chunk) or tokens
                     yield target, chunk
             except UpstreamError as exc:
-                self._failed(key, exc)
+                exc = _scrubbed(target, exc)
+                self._failed(key, target, exc)
                 if first is not None:
                     raise exc.to_error() from None
                 _note(failed, target, exc, rules)
@@ -159,9 +177,45 @@ def _note(
     failed: list[Target] | None, target: Target, error: UpstreamError, rules: FallbackPolicy
 ) -> None:
     # An endpoint cut by the caller's own threshold is not a failed attempt: the public success
-    # rates (/api/v1/models/stats) count the endpoints' failures, not callers' impatience.
-    if failed is not None and rules.falls_back(error) and not isinstance(error, ThresholdExceeded):
+    # rates (/api/v1/models/stats) count the endpoints' failures, not callers' impatience (nor
+    # a caller's own key refused).
+    if failed is not None and rules.falls_back(error) and not _callers_own(target, error):
         failed.append(target)
+
+
+# A caller's own key refused, or over its own quota: the caller's account at the provider,
+# not the endpoint's health.
+_OWN_KEY_STATUSES = frozenset({401, 402, 403, 429})
+
+
+def _callers_own(target: Target, error: UpstreamError) -> bool:
+    if isinstance(error, ThresholdExceeded):
+        return True
+    return target.byok and error.status in _OWN_KEY_STATUSES
+
+
+def _scrubbed(target: Target, error: UpstreamError) -> UpstreamError:
+    """A failure whose words may quote the caller's own key (some providers echo part of a
+    rejected key) has it masked before it reaches an error message or a log."""
+    secret = target.api_key
+    if not target.byok or not secret:
+        return error
+    if secret not in error.detail and secret not in repr(error.raw):
+        return error
+    error.detail = error.detail.replace(secret, "***")
+    error.raw = _masked(error.raw, secret)
+    error.args = (str(error.args[0]).replace(secret, "***"),)
+    return error
+
+
+def _masked(value: Any, secret: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(secret, "***")
+    if isinstance(value, dict):
+        return {k: _masked(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secret) for v in value]
+    return value
 
 
 def _give_up(route: Route, failures: list[UpstreamError], rules: FallbackPolicy) -> OneRouterError:

@@ -7,7 +7,7 @@ dictionary look-ups and a sort of a handful of endpoints.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import InvalidRequest, ModelNotFound, NoProviderAvailable, NotFound
 from ..providers.base import Target
@@ -16,6 +16,7 @@ from .catalog import Catalog, Endpoint, Model, Provider
 from .choose import Refusal, choose
 from .health import Health
 from .needs import Needs, needs_of
+from .own_keys import NONE, OwnKeys
 
 _NO_PREFERENCES = ProviderPreferences()
 
@@ -50,10 +51,24 @@ class Router:
         self._models = catalog.index()
         self._providers = {name.lower(): name for name in catalog.providers}
         self._usable: dict[str, tuple[Target, ...]] = {}
+        # Every endpoint a supported protocol reaches, with no credential: for the caller's
+        # own keys (a provider without a shared key serves those too).
+        self._reachable: dict[str, tuple[Target, ...]] = {}
         self._why_not: dict[str, str] = {}
         for model in catalog.models:
             targets = []
             reasons = []
+            self._reachable[model.id] = tuple(
+                Target(
+                    model.id,
+                    catalog.providers[e.provider],
+                    e,
+                    None,
+                    e.max_output_tokens or model.max_output_tokens,
+                )
+                for e in model.endpoints
+                if catalog.providers[e.provider].protocol in protocols
+            )
             for endpoint in model.endpoints:
                 provider = catalog.providers[endpoint.provider]
                 reason = _unusable(provider, environ, protocols)
@@ -94,9 +109,15 @@ class Router:
             )
         return Route(model, targets)
 
-    def plan(self, request: AnyRequest, allow_training: bool = False) -> Route:
+    def provider_names(self) -> Mapping[str, str]:
+        """The catalog's provider ids by their lower-case spelling."""
+        return self._providers
+
+    def plan(self, request: AnyRequest, allow_training: bool = False, own: OwnKeys = NONE) -> Route:
         """The endpoints to try for this request, best first: its model's, then those of its
-        fallback `models`, each list filtered and ordered by the caller's preferences."""
+        fallback `models`, each list filtered and ordered by the caller's preferences. The
+        caller's own keys (`own`) go first, each model's endpoints they reach before the shared
+        ones; a shared endpoint serves only where the own key allows it."""
         params = request.params
         preferences = self._named(params.provider) if params.provider else _NO_PREFERENCES
         if preferences.data_collection is not None:
@@ -119,8 +140,26 @@ class Router:
                 models.append(model)
         targets: list[Target] = []
         refused: list[tuple[Model, Refusal]] = []
+        if own.named is not None and own.named not in self.catalog.providers:
+            known = ", ".join(sorted(self.catalog.providers))
+            raise InvalidRequest(
+                f"byok_conf.provider: unknown provider {own.named!r}; known: {known}.",
+                param="byok_conf.provider",
+            )
         for model in models:
             usable = self._usable[model.id]
+            if own:
+                mine = tuple(
+                    replace(t, api_key=own.keys[t.provider.id].api_key, byok=True)
+                    for t in self._reachable[model.id]
+                    if t.provider.id in own.keys
+                )
+                chosen, refusals = choose(
+                    mine, model, needs, preferences, allow_training, self.health
+                )
+                targets += chosen
+                refused += [(model, r) for r in refusals]
+                usable = tuple(t for t in usable if own.shared_may_serve(t.provider.id))
             chosen, refusals = choose(
                 usable, model, needs, preferences, allow_training, self.health
             )
@@ -128,6 +167,14 @@ class Router:
             refused += [(model, r) for r in refusals]
         if targets:
             return Route(first, tuple(targets), needs)
+        if own.only and not refused:
+            names = ", ".join(m.id for m in models)
+            raise InvalidRequest(
+                f"byok_conf.provider: {own.named} serves none of {names}, and byok_conf.fallback "
+                "is false, so no other provider may.",
+                code="byok_provider_mismatch",
+                param="byok_conf.provider",
+            )
         if not refused:
             raise NoProviderAvailable(
                 f"No provider is available for {first.id} ({self._why_not[first.id]}).",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -23,7 +23,14 @@ def _account(item: dict[str, Any]) -> Account:
         data_collection=values.get("data_collection", "deny"),
         total_usage=values.get("total_usage", Decimal(0)),
         total_expired=values.get("total_expired", Decimal(0)),
+        requests_per_minute=_count(values.get("requests_per_minute")),
+        concurrent_requests=_count(values.get("concurrent_requests")),
+        byok_providers=frozenset(values.get("byok_providers") or ()),
     )
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 class AccountsRepository(Repository):
@@ -52,13 +59,45 @@ class AccountsRepository(Repository):
             raise
         return _account(response["Attributes"])
 
+    def set_limits(self, account_id: str, changes: Mapping[str, int | None]) -> Account | None:
+        """Sets the account's own rate limits (None: back to the gateway's default); None if
+        there is no such account."""
+        sets = [f"#{name} = :{name}" for name, value in changes.items() if value is not None]
+        removes = [f"#{name}" for name, value in changes.items() if value is None]
+        expression = " ".join(
+            f"{verb} {', '.join(parts)}"
+            for verb, parts in (("SET", sets), ("REMOVE", removes))
+            if parts
+        )
+        values = {
+            f":{name}": {"N": str(value)} for name, value in changes.items() if value is not None
+        }
+        arguments: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"account_id": {"S": account_id}},
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(account_id)",
+            "ExpressionAttributeNames": {f"#{name}": name for name in changes},
+            "ReturnValues": "ALL_NEW",
+        }
+        if values:
+            arguments["ExpressionAttributeValues"] = values
+        try:
+            response = self.dynamodb.update_item(**arguments)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _account(response["Attributes"])
+
     def scan(self) -> Iterator[Account]:
         """Every account: for audits, never the hot path."""
         for item in self._all_items():
             yield _account(item)
 
     def put_item(self, account: Account) -> dict[str, Any]:
-        return self._put_new(asdict(account), "account_id")
+        values = {k: v for k, v in asdict(account).items() if v != frozenset()}
+        return self._put_new(values, "account_id")
 
     def exists_item(self, account_id: str) -> dict[str, Any]:
         """The transaction item that only checks that the account exists."""

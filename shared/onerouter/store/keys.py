@@ -20,7 +20,7 @@ from .records import ApiKey
 ACCOUNT_INDEX = "by_account"
 # What an account may change about a key. `usage` is not among them: the usage consumer ADDs
 # to it concurrently, so an update SETs only the attributes it changes.
-CHANGEABLE = frozenset({"label", "limit", "disabled"})
+CHANGEABLE = frozenset({"label", "limit", "disabled", "requests_per_minute", "concurrent_requests"})
 _FIELDS = frozenset(field.name for field in fields(ApiKey))
 
 

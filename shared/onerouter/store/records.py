@@ -23,6 +23,11 @@ class Account:
     total_usage: Decimal = Decimal(0)
     # What the expiry job has taken off so far (its ledger entries, as a positive sum).
     total_expired: Decimal = Decimal(0)
+    # Rate limits the operator set for this account; None: the gateway's defaults.
+    requests_per_minute: int | None = None
+    concurrent_requests: int | None = None
+    # Providers this account stored its own key for (BYOK); empty: nothing to look up.
+    byok_providers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,9 @@ class ApiKey:
     usage: Decimal = Decimal(0)
     # A management key manages its account's keys (/api/v1/keys) and cannot pay for requests.
     management: bool = False
+    # This key's own rate limits, within its account's; None: only the account's apply.
+    requests_per_minute: int | None = None
+    concurrent_requests: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

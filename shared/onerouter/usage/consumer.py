@@ -90,7 +90,7 @@ def parse_event(body: str | bytes) -> UsageEvent:
         raise MalformedEvent("status")
     if event.cache not in ("HIT", "MISS"):
         raise MalformedEvent("cache")
-    if not isinstance(event.streamed, bool) or not isinstance(event.estimated, bool):
+    if not all(isinstance(flag, bool) for flag in (event.streamed, event.estimated, event.is_byok)):
         raise MalformedEvent("streamed")
     if event.finish_reason is not None and not _is_name(event.finish_reason, 64):
         raise MalformedEvent("finish_reason")

@@ -59,6 +59,8 @@ class UsageEvent:
     # (model, provider) of each endpoint that failed before this one served: its outage,
     # counted in that endpoint's success rate (store/endpoint_stats.py).
     failed_endpoints: tuple[tuple[str, str], ...] = ()
+    # Served with the caller's own provider key: the provider bills them, `cost` is zero.
+    is_byok: bool = False
     version: int = field(default=VERSION)
 
     @property

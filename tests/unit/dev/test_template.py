@@ -87,12 +87,13 @@ def test_globals_environment_refers_to_the_resources(template: Template) -> None
 
 def test_every_resource_ref_in_the_environment_is_provisioned_locally(template: Template) -> None:
     """Every !Ref in the functions' environment names something the dev runner creates: a
-    table, a queue, a user pool or one of its app clients (or the AdminToken parameter)."""
+    table, a queue, a user pool or one of its app clients, a KMS key (or the AdminToken
+    parameter)."""
     refs = [v["Ref"] for v in template.environment.values() if isinstance(v, dict)]
     pools = {
         name for pool in template.user_pools.values() for name in (pool.logical_id, *pool.clients)
     }
-    resources = set(template.tables) | set(template.queues) | pools
+    resources = set(template.tables) | set(template.queues) | pools | set(template.kms_keys)
 
     assert {"KeysTable", "AccountsTable", "LedgerTable", "UsageQueue"} <= set(refs)
     assert {"UserPool", "UserPoolClient", "LoginsTable"} <= set(refs)

@@ -49,6 +49,7 @@ METADATA_FIELDS = {
     "finish_reason": "the provider's stop reason, a short word",
     "estimated": "bool",
     "failed_endpoints": "(catalog model id, provider id) pairs",
+    "is_byok": "bool",
     "version": "format version",
 }
 

@@ -11,15 +11,18 @@ export function StatusBadge({ status }: { status: GenerationStatus }) {
   return <span class={`badge ${kind}`}>{status === "ok" ? "OK" : status === "error" ? "Error" : "Cancelled"}</span>;
 }
 
+// The parts of `cost_details`, as the API names them.
 const COST_PARTS: Record<string, string> = {
-  prompt: "Prompt",
-  completion: "Completion",
-  input_cache_read: "Cache read",
-  input_cache_write: "Cache write",
-  request: "Per request",
-  image: "Images",
-  reasoning: "Reasoning",
+  prompt_cost: "Prompt",
+  completion_cost: "Completion",
+  prompt_cache_read_cost: "Cache read",
+  prompt_cache_write_cost: "Cache write",
+  request_cost: "Per request",
+  image_cost: "Images",
+  reasoning_cost: "Reasoning",
 };
+// With the caller's own key: what the provider bills them, never part of our total.
+const UPSTREAM = "upstream_inference_cost";
 
 /** A side panel with everything the gateway recorded about one request. */
 export function LogDetail({ id, keyName, onClose }: { id: string; keyName: (id: string) => string; onClose: () => void }) {
@@ -68,6 +71,7 @@ export function LogDetail({ id, keyName, onClose }: { id: string; keyName: (id: 
               )}
               <Row term="Provider model" value={<span class="mono small">{g.provider_model}</span>} />
               <Row term="Key" value={keyName(g.key_id)} />
+              <Row term="Provider key" value={g.is_byok ? "Yours (the provider bills you)" : "OneRouter's"} />
               <Row term="Streamed" value={g.streamed ? "Yes" : "No"} />
               <Row term="Cache" value={g.cache} />
               <Row term="Finish reason" value={g.finish_reason ?? DASH} />
@@ -88,10 +92,15 @@ export function LogDetail({ id, keyName, onClose }: { id: string; keyName: (id: 
             </dl>
             <h3>Cost</h3>
             <dl class="details">
-              {Object.entries(g.cost_details ?? {}).map(([part, amount]) => (
-                <Row key={part} term={COST_PARTS[part] ?? part} value={cost(amount)} num />
-              ))}
+              {Object.entries(g.cost_details ?? {})
+                .filter(([part]) => part !== UPSTREAM)
+                .map(([part, amount]) => (
+                  <Row key={part} term={COST_PARTS[part] ?? part} value={cost(amount)} num />
+                ))}
               <Row term="Total" value={<strong>{cost(g.cost)}</strong>} num />
+              {g.cost_details?.[UPSTREAM] !== undefined && (
+                <Row term={`Billed by ${g.provider}`} value={cost(g.cost_details[UPSTREAM])} num />
+              )}
             </dl>
           </div>
         ) : null}

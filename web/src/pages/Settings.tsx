@@ -5,6 +5,7 @@ import { ErrorState, FormError, SkeletonRows } from "../components/States";
 import { date } from "../format";
 import { asApiError, useAsync, useTitle } from "../hooks";
 import type { Account } from "../types";
+import { ProviderKeysSection } from "./ProviderKeys";
 
 export function Settings() {
   useTitle("Settings");
@@ -71,6 +72,7 @@ export function Settings() {
             </div>
             <FormError error={error} />
           </section>
+          <ProviderKeysSection />
           <section class="card" aria-labelledby="account-heading">
             <h2 id="account-heading" class="card-title">
               Account
@@ -90,6 +92,15 @@ export function Settings() {
                 <dt>Created</dt>
                 <dd>{date(a.created_at)}</dd>
               </div>
+              {a.rate_limit && (
+                <div class="details-row">
+                  <dt>Rate limit</dt>
+                  <dd data-testid="rate-limit">
+                    {a.rate_limit.requests_per_minute.toLocaleString()} requests a minute,{" "}
+                    {a.rate_limit.concurrent_requests.toLocaleString()} at once
+                  </dd>
+                </div>
+              )}
             </dl>
           </section>
         </>

@@ -24,11 +24,13 @@ from ...accounts.auth import Principal
 from ...billing.lots import CreditLots, Lot, next_expiry
 from ...billing.money import usd_str
 from ...errors import InvalidRequest, NotFound
+from ...limits.admission import Limiter
 from ...store.ledger import UnknownAccount
 from ...store.records import Account, ActivityRow
 from ..body import read_json, validate
 from ..callers import Caller, account_manager, account_reader
 from ..responses import json_response
+from .api_keys import key_rate_limit
 
 # The longest date range one activity request may cover, and the default one.
 MAX_ACTIVITY_DAYS = 366
@@ -69,6 +71,7 @@ async def get_key(request: Request) -> Response:
         "limit": None if key.limit is None else usd_str(key.limit),
         "usage": usd_str(key.usage),
         "limit_remaining": None if remaining is None else usd_str(remaining),
+        "rate_limit": key_rate_limit(key),
     }
     return json_response({"data": data})
 
@@ -128,12 +131,14 @@ def _lot_view(lot: Lot) -> dict[str, Any]:
     }
 
 
-def _account_view(account: Account, caller: Caller) -> dict[str, Any]:
+def _account_view(request: Request, account: Account, caller: Caller) -> dict[str, Any]:
+    limiter: Limiter = request.app.state.pipeline.limiter
     return {
         "account_id": account.account_id,
         "email": caller.person.email if caller.person is not None else None,
         "data_collection": account.data_collection,
         "created_at": account.created_at,
+        "rate_limit": limiter.account_view(account),
     }
 
 
@@ -141,7 +146,7 @@ async def get_account(request: Request) -> Response:
     """The account's settings, fresh from storage."""
     caller = await account_reader(request)
     account = await to_thread.run_sync(request.app.state.accounts.accounts.get, caller.account_id)
-    return json_response({"data": _account_view(account or caller.account, caller)})
+    return json_response({"data": _account_view(request, account or caller.account, caller)})
 
 
 class AccountChangesBody(BaseModel):
@@ -164,7 +169,7 @@ async def update_account(request: Request) -> Response:
     if updated is None:  # the account is gone
         raise NotFound("No such account.", code="account_not_found")
     request.app.state.pipeline.authenticator.forget(caller.account_id)
-    return json_response({"data": _account_view(updated, caller)})
+    return json_response({"data": _account_view(request, updated, caller)})
 
 
 def _day(request: Request, name: str, default: dt.date) -> dt.date:

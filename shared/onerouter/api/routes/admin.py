@@ -15,6 +15,8 @@ from starlette.routing import Route
 from ...accounts.service import AccountService
 from ...billing.money import parse_usd, usd_str
 from ...errors import AuthenticationFailed, InvalidRequest, NotFound
+from ...limits.admission import Limiter
+from ...limits.fields import FIELDS, LimitChanges
 from ...store.ledger import UnknownAccount
 from ..body import read_json, validate
 from ..responses import json_response
@@ -152,8 +154,26 @@ async def grant_credits(request: Request) -> Response:
     return json_response(granted, status=201 if applied else 200)
 
 
+async def set_limits(request: Request) -> Response:
+    """An account's rate limits: a number sets its own, null returns it to the default."""
+    require_admin(request)
+    account_id: str = request.path_params["account_id"]
+    changes = validate(LimitChanges, await read_json(request, 16 * 1024)).changes()
+    accounts = _service(request).accounts
+    account = await to_thread.run_sync(accounts.set_limits, account_id, changes)
+    if account is None:
+        raise NotFound(f"No account {account_id!r}.", code="account_not_found")
+    # This process applies them at once; others when their few-seconds cache of it lapses.
+    request.app.state.pipeline.authenticator.forget(account_id)
+    limiter: Limiter = request.app.state.pipeline.limiter
+    own = {name: getattr(account, name) for name in FIELDS}
+    view = {"account_id": account_id, "rate_limit": limiter.account_view(account), "own": own}
+    return json_response(view)
+
+
 routes = [
     Route("/admin/accounts", create_account, methods=["POST"]),
     Route("/admin/accounts/{account_id}/keys", create_key, methods=["POST"]),
     Route("/admin/accounts/{account_id}/credits", grant_credits, methods=["POST"]),
+    Route("/admin/accounts/{account_id}/limits", set_limits, methods=["PATCH"]),
 ]

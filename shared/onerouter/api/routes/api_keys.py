@@ -23,6 +23,7 @@ from starlette.routing import Route
 from ...accounts.service import AccountService
 from ...billing.money import parse_usd, usd_str
 from ...errors import InvalidRequest, NotFound, PermissionDenied
+from ...limits.fields import ConcurrentRequests, RequestsPerMinute
 from ...store.keys import KeysRepository
 from ...store.records import ApiKey
 from ..body import read_json, validate
@@ -73,7 +74,20 @@ def key_view(key: ApiKey) -> dict[str, Any]:
         "limit": None if key.limit is None else usd_str(key.limit),
         "usage": usd_str(key.usage),
         "limit_remaining": None if remaining is None else usd_str(remaining),
+        "rate_limit": key_rate_limit(key),
     }
+
+
+def key_rate_limit(key: ApiKey) -> dict[str, int | None]:
+    """The key's own rate limits; null ones are the account's."""
+    return {
+        "requests_per_minute": _whole(key.requests_per_minute),
+        "concurrent_requests": _whole(key.concurrent_requests),
+    }
+
+
+def _whole(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def created_key_response(key: ApiKey, secret: str, **extra: Any) -> Response:
@@ -92,15 +106,21 @@ class KeyChangesBody(BaseModel):
     label: Label | None = None
     limit: KeyLimit = None
     disabled: StrictBool | None = None
+    # Rate limits of this key's own, within its account's; null: the account's alone.
+    requests_per_minute: RequestsPerMinute | None = None
+    concurrent_requests: ConcurrentRequests | None = None
 
     def changes(self) -> dict[str, Any]:
-        """The fields the client sent; a null `limit` (no limit) among them."""
+        """The fields the client sent; a null `limit` (no limit) or rate limit among them."""
         sent = {name: getattr(self, name) for name in self.model_fields_set}
         for name in ("label", "disabled"):
             if name in sent and sent[name] is None:
                 raise InvalidRequest(f"Invalid request: {name} may not be null.", param=name)
         if not sent:
-            raise InvalidRequest("Send at least one of label, limit and disabled.")
+            raise InvalidRequest(
+                "Send at least one of label, limit, disabled, requests_per_minute and "
+                "concurrent_requests."
+            )
         return sent
 
 

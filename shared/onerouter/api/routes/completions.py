@@ -43,7 +43,7 @@ async def _serve(http: Request, operation: Operation) -> Response:
     body = await read_json(http, state.settings.max_body_bytes)
     params: ChatRequest | CompletionRequest = validate(_SCHEMAS[operation], body)
     betas = GatewayRequest.betas(http.headers.get("anthropic-beta"))
-    call = pipeline.begin(principal, GatewayRequest(operation, params, body, betas))
+    call = await pipeline.begin(principal, GatewayRequest(operation, params, body, betas))
     if params.stream:
         return await open_stream(
             pipeline.stream(call),

@@ -19,7 +19,7 @@ async def embeddings(http: Request) -> Response:
     principal = await pipeline.authenticate(http.headers.get("authorization"))
     body = await read_json(http, state.settings.max_body_bytes)
     params = validate(EmbeddingRequest, body)
-    call = pipeline.begin(principal, EmbeddingGatewayRequest(params, body))
+    call = await pipeline.begin(principal, EmbeddingGatewayRequest(params, body))
     target, answer = await pipeline.embed(call)
     headers = served_headers(call, target)
     return Response(orjson.dumps(answer), media_type="application/json", headers=headers)

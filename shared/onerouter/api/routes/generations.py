@@ -143,6 +143,7 @@ def generation_view(record: dict[str, Any]) -> dict[str, Any]:
         },
         **{name: int(record.get(name) or 0) for name in COUNTS},
         "ttft_ms": None if record.get("ttft_ms") is None else int(record["ttft_ms"]),
+        "is_byok": bool(record.get("is_byok")),
         **money,
         "cost_details": {name: usd_str(Decimal(value)) for name, value in details.items()},
         # Endpoints tried first that failed (an outage, not the request's fault): fallbacks.

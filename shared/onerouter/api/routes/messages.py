@@ -81,7 +81,7 @@ async def create_message(http: Request) -> Response:
     chat = to_chat_body(body)
     params = validate(ChatRequest, chat)
     betas = GatewayRequest.betas(http.headers.get("anthropic-beta"))
-    call = pipeline.begin(principal, GatewayRequest("chat", params, chat, betas))
+    call = await pipeline.begin(principal, GatewayRequest("chat", params, chat, betas))
     if params.stream:
         events = MessageEvents(call.needs.prompt_tokens)
         return await open_stream(

@@ -37,7 +37,7 @@ async def responses(http: Request) -> Response:
     except InvalidRequest as invalid:
         raise renamed(invalid) from None
     betas = GatewayRequest.betas(http.headers.get("anthropic-beta"))
-    call = pipeline.begin(principal, GatewayRequest("chat", params, chat, betas))
+    call = await pipeline.begin(principal, GatewayRequest("chat", params, chat, betas))
     rid = answer.response_id(call.generation_id)
     if params.stream:
         events = ResponseEvents(rid, body)

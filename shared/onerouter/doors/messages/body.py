@@ -204,6 +204,7 @@ class CountTokensBody(_Closed):
     provider: dict[str, Any] | None = None
     # Checked as chat checks it ("auto" or the rules object).
     fallback_rules: str | dict[str, Any] | None = None
+    byok_conf: dict[str, Any] | None = None
 
 
 class MessagesBody(CountTokensBody):

@@ -55,7 +55,7 @@ def to_chat_body(body: CountTokensBody) -> Json:
         chat["reasoning"] = reasoning
     if body.output_config is not None and body.output_config.format is not None:
         chat["response_format"] = _response_format(body.output_config.format)
-    for name in ("models", "fallback_models", "provider", "fallback_rules"):
+    for name in ("models", "fallback_models", "provider", "fallback_rules", "byok_conf"):
         if getattr(body, name) is not None:
             chat[name] = getattr(body, name)
     if isinstance(body, MessagesBody):
