@@ -115,6 +115,15 @@ def main(argv: list[str]) -> int:
         if anthropic_key is not None:
             env[ANTHROPIC_KEY_ENV] = anthropic_key
         app = create_app(Settings.from_env(env))
+        limits_url = os.environ.get("ONEROUTER_BENCH_LIMITS_URL")
+        if limits_url and app.state.pipeline.limiter.table is not None:
+            # The rate limits' table on the AWS process's kept-alive stand-in (see
+            # bench/aws_server.py), as the tables' DynamoDB would serve it, not moto's.
+            from onerouter.limits.table import LimitsTable
+
+            app.state.pipeline.limiter.table = LimitsTable(
+                app.state.settings.tables.limits, endpoint_url=limits_url
+            )
         opened = app.state.accounts.open_account(Decimal("1000"))
         # Limits the load never meets: the bench measures the check, not refusals.
         unlimited = {"requests_per_minute": 1_000_000, "concurrent_requests": 1000}

@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fake_info["api_key"],
             ant_info["base_url"],
             ant_info["api_key"],
+            env={"ONEROUTER_BENCH_LIMITS_URL": aws_info["limits_url"]},
         )
         children.append(gateway)
         gw_info = gateway.announcement(timeout=90)
