@@ -105,6 +105,8 @@ class Ticket:
         self._lease = secrets.token_hex(6)
         self._held: list[Scope] = []
         self._granted: dict[str, Granted] = {}
+        # The next renewal: a timer while the request runs (no task until one is due).
+        self._timer: asyncio.TimerHandle | None = None
         self._renewing: asyncio.Task[None] | None = None
         self._released = False
         self._deciding: asyncio.Task[RateLimited | None] | None = None
@@ -154,6 +156,8 @@ class Ticket:
         if self._released:
             return
         self._released = True
+        if self._timer is not None:
+            self._timer.cancel()
         if self._renewing is not None:
             self._renewing.cancel()
         if self._deciding is not None and not self._deciding.done():
@@ -195,22 +199,28 @@ class Ticket:
             held, self._held = self._held, []
             await self._give_back(held, uncount=True)
             return _refusal(*refusal, table.clock())
-        if self._held:
-            self._renewing = asyncio.get_running_loop().create_task(self._renew())
+        self._renew_later()
         return None
 
+    def _renew_later(self) -> None:
+        if self._held and not self._released:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self._settings.lease_seconds / 3, self._renew_now)
+
+    def _renew_now(self) -> None:
+        self._timer = None
+        if self._held and not self._released:
+            self._renewing = asyncio.get_running_loop().create_task(self._renew())
+
     async def _renew(self) -> None:
-        table = self._table
-        every = self._settings.lease_seconds / 3
-        while self._held:
-            await asyncio.sleep(every)
-            until = self._lease_until()
-            for scope in list(self._held):
-                try:
-                    if not await table.renew(scope.key, self._lease, until):
-                        self._held.remove(scope)  # lapsed and swept: nothing left to renew
-                except Exception as exc:
-                    log_failure(logger, "rate-limit lease not renewed", exc)
+        until = self._lease_until()
+        for scope in list(self._held):
+            try:
+                if not await self._table.renew(scope.key, self._lease, until):
+                    self._held.remove(scope)  # lapsed and swept: nothing left to renew
+            except Exception as exc:
+                log_failure(logger, "rate-limit lease not renewed", exc)
+        self._renew_later()
 
     async def _give_back(self, held: list[Scope], uncount: bool = False) -> None:
         if not held:
