@@ -250,6 +250,10 @@ def gateway_env(catalog_file: Path, fakes: tuple[FakeOpenAIProvider, ...]) -> di
         ONEROUTER_TEST_BACKUP_KEY=fakes[1].api_key,
         ONEROUTER_KEEPALIVE_INTERVAL="2",
         ONEROUTER_MAX_BODY_BYTES=str(256 * 1024),
+        # Off for the shared test gateway: limits would add two calls to the in-process moto
+        # server (5-8 ms each) to every request of every test. Their own tests turn them on
+        # (tests/e2e/test_rate_limits.py), as does the dashboard's browser test.
+        ONEROUTER_RATE_LIMITS="off",
     )
     return env
 

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from onerouter.api.app import create_app
 from onerouter.dev.cognito import ConsoleCognito
 from onerouter.dev.runner import usage_consumer
-from onerouter.settings import Settings, StripeSettings
+from onerouter.settings import RateLimitSettings, Settings, StripeSettings
 from tests.fakes.gateway import ServerThread
 from tests.fakes.stripe_api import FakeStripe
 
@@ -85,6 +85,7 @@ def site(settings: Settings, fake_stripe: FakeStripe) -> Iterator[ServerThread]:
     own = dataclasses.replace(
         settings,
         public_url=public,
+        rate_limits=RateLimitSettings(),  # on, as deployed: Settings shows them
         stripe=StripeSettings(
             secret_key=fake_stripe.api_key,
             webhook_secret=WEBHOOK_SECRET,

@@ -67,6 +67,7 @@ def spawn(
         env = {
             **gateway_env(catalog_file, fakes),
             "USAGE_QUEUE_URL": queue,
+            "ONEROUTER_RATE_LIMITS": "on",
             "ONEROUTER_LEASE_SECONDS": str(LEASE),
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
@@ -392,7 +393,7 @@ def test_an_unreachable_limits_table_lets_requests_through(
     """A limiter that turned a storage outage into a gateway outage would be worse than one
     that briefly limits less: the request is served, unchecked, and the failure logged."""
     tables = dataclasses.replace(settings.tables, limits="onerouter-no-such-table")
-    broken = dataclasses.replace(settings, tables=tables)
+    broken = dataclasses.replace(settings, tables=tables, rate_limits=RateLimitSettings())
     with ServerThread(create_app(broken), name="unlimited") as server:
         account = server.app.state.accounts.open_account(Decimal("1.00"))
         answer = client(server.url, account.key).chat.completions.with_raw_response.create(

@@ -63,7 +63,7 @@ def test_the_account_as_a_key_sees_it(gateway: ServerThread, account: NewAccount
         "email": None,  # a key has no email; a signed-in person does
         "data_collection": "deny",
         "created_at": stored.created_at,
-        "rate_limit": {"requests_per_minute": 600, "concurrent_requests": 30},
+        "rate_limit": None,  # limits are off for the shared test gateway (conftest)
     }
 
 
