@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 import anyio
 
 from ..accounts.auth import Authenticator, Principal
-from ..billing.pricing import Cost, Tokens, cost_of, hit_cost, worst_case
+from ..billing.pricing import Cost, Tokens, hit_cost, worst_case
 from ..billing.spend import Hold, Spending
 from ..cache import answers
 from ..cache.answers import Entry
@@ -34,11 +34,10 @@ from ..routing.router import Route, Router
 from ..store.records import Account, utcnow
 from ..usage.events import Status, UsageEvent
 from ..usage.producer import LoggedUsageSink, UsageSink
+from .counting import CHARS_PER_TOKEN, Kept, cost_for, delta_chars, estimate, show_cost
 
 # When a request sets no max_tokens, the credit check assumes an answer this long.
 FLOOR_COMPLETION_TOKENS = 1000
-# For billing a stream the provider never finished counting: about four characters a token.
-_CHARS_PER_TOKEN = 4
 
 
 def new_generation_id() -> str:
@@ -148,10 +147,10 @@ class Pipeline:
         body["id"] = call.generation_id
         usage = body.get("usage")
         estimated = not isinstance(usage, dict) or not usage.get("completion_tokens")
-        tokens = _estimate(call, body) if estimated else Tokens.from_usage(usage)
-        cost = _cost(target, tokens, call.needs.images)
+        tokens = estimate(call.needs.prompt_tokens, body) if estimated else Tokens.from_usage(usage)
+        cost = cost_for(target, tokens, call.needs.images)
         if call.request.include_cost and isinstance(usage, dict):
-            _show_cost(body, usage, cost)
+            show_cost(body, usage, cost)
         choices = body.get("choices") or [{}]
         finish = choices[0].get("finish_reason") if isinstance(choices[0], dict) else None
         await self._book(call, target, tokens, cost, "ok", None, finish, estimated)
@@ -177,9 +176,9 @@ class Pipeline:
         self._remember(call, target, answer=body)  # a hit is billed the tokens billed here
         usage = body["usage"]
         tokens = Tokens(prompt=Tokens.from_usage(usage).prompt)
-        cost = _cost(target, tokens)
+        cost = cost_for(target, tokens)
         if request.include_cost:
-            _show_cost(body, usage, cost)
+            show_cost(body, usage, cost)
         await self._book(call, target, tokens, cost, "ok", None, None, estimated)
         return target, body
 
@@ -201,8 +200,8 @@ class Pipeline:
         request = call.request
         assert isinstance(request, GatewayRequest)
         show_usage = request.include_usage
-        show_cost = request.include_cost
-        kept = _Kept() if call.cache_key is not None else None
+        costed = request.include_cost
+        kept = Kept() if call.cache_key is not None else None
         served: Target | None = None
         tokens: Tokens | None = None
         cost: Cost | None = None
@@ -218,14 +217,14 @@ class Pipeline:
                     kept.add(chunk)
                 chunk["id"] = call.generation_id
                 for choice in chunk.get("choices") or ():
-                    received += _delta_chars(choice.get("delta"))
+                    received += delta_chars(choice.get("delta"))
                     finish = choice.get("finish_reason") or finish
                 usage = chunk.get("usage")
                 if isinstance(usage, dict):
                     tokens = Tokens.from_usage(usage)
-                    cost = _cost(target, tokens, call.needs.images)
-                    if show_cost:
-                        _show_cost(chunk, usage, cost)
+                    cost = cost_for(target, tokens, call.needs.images)
+                    if costed:
+                        show_cost(chunk, usage, cost)
                 if not show_usage and usage and not chunk.get("choices"):
                     continue
                 if not show_usage:
@@ -243,8 +242,8 @@ class Pipeline:
             else:
                 estimated = tokens is None or cost is None
                 if tokens is None or cost is None:
-                    tokens = Tokens(call.needs.prompt_tokens, -(-received // _CHARS_PER_TOKEN))
-                    cost = _cost(served, tokens, call.needs.images)
+                    tokens = Tokens(call.needs.prompt_tokens, -(-received // CHARS_PER_TOKEN))
+                    cost = cost_for(served, tokens, call.needs.images)
                 ttft = int(((first or call.started) - call.started) * 1000)
                 with anyio.CancelScope(shield=True):
                     await self._book(call, served, tokens, cost, status, ttft, finish, estimated)
@@ -317,7 +316,7 @@ class Pipeline:
         tokens = Tokens.from_usage(usage)
         cost = hit_cost(target.endpoint.pricing, tokens.prompt)
         if call.request.include_cost:
-            _show_cost(body, usage, cost)
+            show_cost(body, usage, cost)
         billed = Tokens(prompt=tokens.prompt, cache_read=tokens.prompt)
         await self._book(call, target, billed, cost, "ok", None, None, False, "HIT")
         return target, body
@@ -338,7 +337,7 @@ class Pipeline:
                     billed = Tokens(prompt=prompt, cache_read=prompt)
                     cost = hit_cost(target.endpoint.pricing, prompt)
                     if call.request.include_cost:
-                        _show_cost(chunk, usage, cost)
+                        show_cost(chunk, usage, cost)
                     if not call.request.include_usage:
                         continue
                 yield target, chunk
@@ -392,71 +391,7 @@ class Pipeline:
         await asyncio.gather(self.usage.send(event), call.ticket.release())
 
 
-# A stream is kept for the cache only up to about this many characters of text.
-_KEEP_CHARS = 200_000
-
-
-class _Kept:
-    """A stream's chunks as the provider sent them, for the cache; dropped once too big."""
-
-    def __init__(self) -> None:
-        self.chunks: list[dict[str, Any]] | None = []
-        self._chars = 0
-
-    def add(self, chunk: dict[str, Any]) -> None:
-        if self.chunks is None:
-            return
-        copied = {k: v for k, v in chunk.items() if k != "id"}
-        if isinstance(copied.get("usage"), dict):
-            copied["usage"] = dict(copied["usage"])
-        self.chunks.append(copied)
-        self._chars += sum(_delta_chars(c.get("delta")) for c in chunk.get("choices") or ())
-        if self._chars > _KEEP_CHARS:
-            self.chunks = None
-
-
 class StoredKeys(Protocol):
     """The account's stored provider keys (accounts/provider_keys.ProviderKeys)."""
 
     async def credentials(self, account: Account) -> Mapping[str, Credential]: ...
-
-
-def _cost(target: Target, tokens: Tokens, images: int = 0) -> Cost:
-    cost = cost_of(target.endpoint.pricing, tokens, images)
-    return cost.own_key() if target.byok else cost
-
-
-def _delta_chars(delta: Any) -> int:
-    if not isinstance(delta, dict):
-        return 0
-    count = 0
-    for name in ("content", "reasoning"):
-        text = delta.get(name)
-        if isinstance(text, str):
-            count += len(text)
-    for call in delta.get("tool_calls") or ():
-        if isinstance(call, dict):
-            arguments = (call.get("function") or {}).get("arguments")
-            count += len(arguments) if isinstance(arguments, str) else 0
-    return count
-
-
-def _estimate(call: Call, body: dict[str, Any]) -> Tokens:
-    """Tokens of a whole answer whose provider reported none."""
-    chars = 0
-    for choice in body.get("choices") or ():
-        chars += _delta_chars(choice.get("message") or {"content": choice.get("text")})
-    return Tokens(call.needs.prompt_tokens, -(-chars // _CHARS_PER_TOKEN))
-
-
-def _money(amount: Decimal) -> float:
-    # JSON numbers, as OpenRouter clients read them; the books keep the exact decimal.
-    return float(amount)
-
-
-def _show_cost(body: dict[str, Any], usage: dict[str, Any], cost: Cost) -> None:
-    details = {name: _money(amount) for name, amount in cost.details().items()}
-    usage["cost"] = _money(cost.total)
-    usage["cost_details"] = details
-    body["cost"] = usage["cost"]
-    body["cost_details"] = details
