@@ -93,3 +93,28 @@ def test_money_is_exact_through_storage(service: AccountService) -> None:
     account = service.accounts.get(opened.account_id)
     assert account is not None
     assert account.balance == Decimal("1.0")
+
+
+def test_a_transaction_resent_with_its_client_token_succeeds_once(settings: Settings) -> None:
+    """botocore resends a TransactWriteItems whose answer came late, with the same client
+    token; DynamoDB answers the repeat with the first call's success and applies nothing
+    twice, and so does the local emulator (dev/aws.py)."""
+    dynamodb = boto3.client("dynamodb")
+    account_id = f"acct_token_{hash_secret('resent')[:8]}_{id(dynamodb):x}"
+    items = [
+        {
+            "Put": {
+                "TableName": settings.tables.accounts,
+                "Item": {"account_id": {"S": account_id}, "balance": {"N": "1"}},
+                "ConditionExpression": "attribute_not_exists(account_id)",
+            }
+        }
+    ]
+    token = f"token-{account_id}"
+    dynamodb.transact_write_items(TransactItems=items, ClientRequestToken=token)
+    dynamodb.transact_write_items(TransactItems=items, ClientRequestToken=token)
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=items, ClientRequestToken=token + "-new")
+    assert (
+        len([i for i in _scan(settings.tables.accounts) if i["account_id"]["S"] == account_id]) == 1
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -81,9 +82,16 @@ def test_the_function_bills_a_batch_and_logs_json_without_bodies(settings: Setti
 
     logs = [json.loads(line) for line in lines if line.startswith("{")]
     summary = next(log for log in logs if "usage batch" in log["message"])
-    assert summary["message"].startswith(
-        "usage batch: 3 messages, 2 billed, 0 duplicates, 1 failed"
+    counts = re.match(
+        r"usage batch: (\d+) messages, (\d+) billed, (\d+) duplicates, (\d+) failed",
+        summary["message"],
     )
+    assert counts is not None, summary["message"]
+    messages, billed, duplicates, failed = map(int, counts.groups())
+    # Billed once each (the balance says so). A transaction that a slow emulator answered
+    # after botocore's read timeout is sent again and finds its own first attempt booked:
+    # counted then as duplicates, never billed twice.
+    assert (messages, billed + duplicates, failed) == (3, 2, 1)
     assert summary["service"] == "onerouter"
     assert summary["function_request_id"] == "req-0123456789"
     assert any("bad-message" in log["message"] for log in logs)

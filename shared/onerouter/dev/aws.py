@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -14,7 +15,7 @@ from .template import find_template, load_template
 
 
 def _patch_moto_dynamodb() -> None:
-    """Two fixes to the embedded moto server's DynamoDB (it runs in this process; an external
+    """Three fixes to the embedded moto server's DynamoDB (it runs in this process; an external
     one, AWS_ENDPOINT_URL, is left as it is), so that the books stay exact locally:
 
     - moto adds numbers as int unless they hold a ".", and stores a sum as `str(Decimal)`
@@ -23,6 +24,10 @@ def _patch_moto_dynamodb() -> None:
     - moto rolls a cancelled transaction back by restoring whole tables, which undoes whatever
       another thread wrote meanwhile (the usage consumer runs beside the gateway). Here
       DynamoDB requests run one at a time, as moto's single-threaded model expects.
+    - moto ignores TransactWriteItems' ClientRequestToken. botocore sends one and resends it when
+      an answer is late (its read timeout), and DynamoDB answers a repeat within ten minutes with
+      the first call's success. moto applied it again, and its conditions then cancelled it: a
+      write that happened reported as failed. Here a token seen succeed answers the same again.
     """
     from decimal import Context
 
@@ -34,7 +39,9 @@ def _patch_moto_dynamodb() -> None:
     exact = Context(prec=38)
     original_add, original_sub = DynamoType.__add__, DynamoType.__sub__
     original_call = DynamoHandler.call_action
+    original_transact = DynamoHandler.transact_write_items
     lock = threading.Lock()
+    succeeded: OrderedDict[str, Any] = OrderedDict()  # client token -> the first answer
 
     def add(self: DynamoType, other: DynamoType) -> DynamoType:
         if self.type != other.type or not self.is_number():
@@ -52,10 +59,22 @@ def _patch_moto_dynamodb() -> None:
         with lock:
             return original_call(self)
 
+    def transact_write_items(self: DynamoHandler) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if token and token in succeeded:
+            return succeeded[token]
+        answer = original_transact(self)
+        if token:
+            succeeded[token] = answer
+            while len(succeeded) > 10_000:
+                succeeded.popitem(last=False)
+        return answer
+
     call_action.onerouter_patched = True  # type: ignore[attr-defined]
     DynamoType.__add__ = add  # type: ignore[method-assign]
     DynamoType.__sub__ = sub  # type: ignore[method-assign]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def local_credentials() -> None:
