@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import openai
 import pytest
 
 from onerouter.accounts.secrets import hash_secret
 from onerouter.accounts.service import NewAccount
+from onerouter.api.app import create_app
 from onerouter.dev.poller import drain
 from onerouter.settings import Settings
 from onerouter.store.endpoint_stats import bucket, midpoint
 from onerouter.store.records import utcnow
 from onerouter.usage.consumer import UsageConsumer, make_handler
 from onerouter.usage.events import UsageEvent
-from tests.fakes.gateway import ServerThread
+from tests.fakes.gateway import ServerThread, client_of
 from tests.fakes.openai_provider import FakeOpenAIProvider
 from tests.usage_events import failed_ids, sqs_event, usage_event
+from tests.usage_queue import new_queue
 
 
 @pytest.fixture(scope="module")
@@ -144,18 +146,26 @@ def test_stats_never_fail_the_books(
     assert _line(_stats(gateway), model) is None
 
 
+@pytest.fixture(scope="module")
+def billed(settings: Settings) -> Iterator[ServerThread]:
+    """A gateway whose usage events go to a queue of its own: draining it bills this module's
+    requests alone, not every earlier test's."""
+    own = dataclasses.replace(settings, usage_queue_url=new_queue("onerouter-stats"))
+    with ServerThread(create_app(own), name="stats") as server:
+        yield server
+
+
 def test_a_fallback_counts_against_the_endpoint_that_failed(
-    gateway: ServerThread,
+    billed: ServerThread,
     settings: Settings,
-    client: openai.OpenAI,
     fake: FakeOpenAIProvider,
     backup: FakeOpenAIProvider,
 ) -> None:
     """Through the gateway: the cheaper endpoint answers 503, the dearer one serves. The usage
     record names the failed attempt, and the stats count it as that endpoint's error."""
-    # Earlier tests' requests still on the queue are counted first, so that the difference
-    # below is this test's alone.
-    drain(settings.usage_queue_url, make_handler(settings))
+    gateway = billed
+    queue = gateway.app.state.settings.usage_queue_url
+    client = client_of(gateway)
     stats = _stats(gateway)
     before = _line(stats, "test/chat") or {"requests": 0, "success_rate": None}
     served_before = _line(stats, "test/chat", provider="backup") or {"requests": 0}
@@ -168,7 +178,7 @@ def test_a_fallback_counts_against_the_endpoint_that_failed(
         if stream:
             list(raw.parse())
         fake.fail(503)
-    drain(settings.usage_queue_url, make_handler(settings))
+    drain(queue, make_handler(settings))
 
     record = gateway.app.state.usage_records.get(raw.headers["x-onerouter-generation-id"])
     assert record is not None and record["provider"] == "backup"
