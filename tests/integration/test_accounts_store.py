@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -98,23 +99,27 @@ def test_money_is_exact_through_storage(service: AccountService) -> None:
 def test_a_transaction_resent_with_its_client_token_succeeds_once(settings: Settings) -> None:
     """botocore resends a TransactWriteItems whose answer came late, with the same client
     token; DynamoDB answers the repeat with the first call's success and applies nothing
-    twice, and so does the local emulator (dev/aws.py)."""
+    twice, and so does the local emulator (dev/aws.py). (On the limits table, whose items no
+    audit reads.)"""
     dynamodb = boto3.client("dynamodb")
-    account_id = f"acct_token_{hash_secret('resent')[:8]}_{id(dynamodb):x}"
+    scope = f"test#resent-{secrets.token_hex(6)}"
     items = [
         {
-            "Put": {
-                "TableName": settings.tables.accounts,
-                "Item": {"account_id": {"S": account_id}, "balance": {"N": "1"}},
-                "ConditionExpression": "attribute_not_exists(account_id)",
+            "Update": {
+                "TableName": settings.tables.limits,
+                "Key": {"scope": {"S": scope}},
+                "UpdateExpression": "ADD n :one",
+                "ConditionExpression": "attribute_not_exists(n) OR n < :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
             }
         }
     ]
-    token = f"token-{account_id}"
+    token = f"token-{scope}"
     dynamodb.transact_write_items(TransactItems=items, ClientRequestToken=token)
     dynamodb.transact_write_items(TransactItems=items, ClientRequestToken=token)
     with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
         dynamodb.transact_write_items(TransactItems=items, ClientRequestToken=token + "-new")
-    assert (
-        len([i for i in _scan(settings.tables.accounts) if i["account_id"]["S"] == account_id]) == 1
-    )
+    item = dynamodb.get_item(
+        TableName=settings.tables.limits, Key={"scope": {"S": scope}}, ConsistentRead=True
+    )["Item"]
+    assert item["n"] == {"N": "1"}  # applied once
