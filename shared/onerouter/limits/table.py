@@ -205,15 +205,17 @@ def _plan(
         }
         return _payload(scope, payload, names, values), window
     if seen is None:
-        values |= {":win": _n(window), ":leases": {"M": {lease: _n(lease_until)}}}
+        first = {
+            ":win": _n(window),
+            ":one": values[":one"],
+            ":leases": {"M": {lease: values[":until"]}},
+            ":keep": values[":keep"],
+        }
         payload = {
             "UpdateExpression": "SET win = :win, n = :one, leases = :leases, expires_at = :keep",
             "ConditionExpression": "attribute_not_exists(#scope)",
         }
-        names["#scope"] = "scope"
-        del names["#l"]
-        values.pop(":until")
-        return _payload(scope, payload, names, values), window
+        return _payload(scope, payload, {"#scope": "scope"}, first), window
 
     # The item exists: decide from what it held.
     window = max(window, seen.window)  # another instance's clock may run a little ahead

@@ -56,30 +56,24 @@ class Router:
         self._reachable: dict[str, tuple[Target, ...]] = {}
         self._why_not: dict[str, str] = {}
         for model in catalog.models:
-            targets = []
+            reachable = []
+            usable = []
             reasons = []
-            self._reachable[model.id] = tuple(
-                Target(
-                    model.id,
-                    catalog.providers[e.provider],
-                    e,
-                    None,
-                    e.max_output_tokens or model.max_output_tokens,
-                )
-                for e in model.endpoints
-                if catalog.providers[e.provider].protocol in protocols
-            )
             for endpoint in model.endpoints:
                 provider = catalog.providers[endpoint.provider]
+                limit = endpoint.max_output_tokens or model.max_output_tokens
+                target = Target(model.id, provider, endpoint, None, limit)
+                if provider.protocol in protocols:
+                    reachable.append(target)
                 reason = _unusable(provider, environ, protocols)
                 if reason:
                     reasons.append(f"{provider.id}: {reason}")
                     continue
                 api_key = environ.get(provider.api_key_env) if provider.api_key_env else None
-                limit = endpoint.max_output_tokens or model.max_output_tokens
-                targets.append(Target(model.id, provider, endpoint, api_key, limit))
-            targets.sort(key=lambda t: _blended_price(t.endpoint))
-            self._usable[model.id] = tuple(targets)
+                usable.append(replace(target, api_key=api_key))
+            usable.sort(key=lambda t: _blended_price(t.endpoint))
+            self._reachable[model.id] = tuple(reachable)
+            self._usable[model.id] = tuple(usable)
             self._why_not[model.id] = "; ".join(reasons)
 
     def protocols(self) -> set[str]:

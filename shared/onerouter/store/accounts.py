@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .dynamo import Repository, from_item, to_item
+from .dynamo import Repository, from_item, set_or_remove, to_item
 from .records import Account
 
 
@@ -62,26 +62,17 @@ class AccountsRepository(Repository):
     def set_limits(self, account_id: str, changes: Mapping[str, int | None]) -> Account | None:
         """Sets the account's own rate limits (None: back to the gateway's default); None if
         there is no such account."""
-        sets = [f"#{name} = :{name}" for name, value in changes.items() if value is not None]
-        removes = [f"#{name}" for name, value in changes.items() if value is None]
-        expression = " ".join(
-            f"{verb} {', '.join(parts)}"
-            for verb, parts in (("SET", sets), ("REMOVE", removes))
-            if parts
-        )
-        values = {
-            f":{name}": {"N": str(value)} for name, value in changes.items() if value is not None
-        }
+        expression, names, values = set_or_remove(changes)
         arguments: dict[str, Any] = {
             "TableName": self.table,
             "Key": {"account_id": {"S": account_id}},
             "UpdateExpression": expression,
             "ConditionExpression": "attribute_exists(account_id)",
-            "ExpressionAttributeNames": {f"#{name}": name for name in changes},
+            "ExpressionAttributeNames": names,
             "ReturnValues": "ALL_NEW",
         }
         if values:
-            arguments["ExpressionAttributeValues"] = values
+            arguments["ExpressionAttributeValues"] = to_item(values)
         try:
             response = self.dynamodb.update_item(**arguments)
         except ClientError as exc:

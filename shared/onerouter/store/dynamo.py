@@ -8,7 +8,7 @@ moto server locally and to DynamoDB on AWS. botocore directly, not boto3: boto3'
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -79,6 +79,21 @@ def deserialize(attribute: dict[str, Any]) -> Any:
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     return {k: serialize(v) for k, v in values.items() if v is not None}
+
+
+def set_or_remove(changes: Mapping[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The UpdateExpression that sets each changed attribute, or removes it when changed to
+    None, with its names and its values (Python values: `to_item` them)."""
+    sets = [f"#{name} = :{name}" for name, value in changes.items() if value is not None]
+    removes = [f"#{name}" for name, value in changes.items() if value is None]
+    expression = " ".join(
+        f"{verb} {', '.join(parts)}"
+        for verb, parts in (("SET", sets), ("REMOVE", removes))
+        if parts
+    )
+    names = {f"#{name}": name for name in changes}
+    values = {f":{name}": value for name, value in changes.items() if value is not None}
+    return expression, names, values
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .dynamo import Repository, from_item, to_item
+from .dynamo import Repository, from_item, set_or_remove, to_item
 from .records import ApiKey
 
 ACCOUNT_INDEX = "by_account"
@@ -59,21 +59,8 @@ class KeysRepository(Repository):
         unknown = set(changes) - CHANGEABLE
         if unknown or not changes:
             raise ValueError(f"cannot change {sorted(unknown) or 'nothing'} of a key")
-        names = {f"#{name}": name for name in changes}
-        values: dict[str, Any] = {":account": account_id}
-        sets = []
-        removes = []
-        for name, value in changes.items():
-            if value is None:
-                removes.append(f"#{name}")
-            else:
-                sets.append(f"#{name} = :{name}")
-                values[f":{name}"] = value
-        expression = " ".join(
-            f"{verb} {', '.join(parts)}"
-            for verb, parts in (("SET", sets), ("REMOVE", removes))
-            if parts
-        )
+        expression, names, values = set_or_remove(changes)
+        values[":account"] = account_id
         try:
             response = self.dynamodb.update_item(
                 TableName=self.table,

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
-import { ApiError, del, patch, post } from "../api";
+import { ApiError, patch, post } from "../api";
+import { ConfirmDeleteDialog } from "../components/ConfirmDelete";
 import { Dialog } from "../components/Dialog";
 import { FormError } from "../components/States";
 import { money } from "../format";
@@ -112,43 +113,20 @@ export function LimitDialog({ apiKey, onClose, onSaved }: { apiKey: ApiKey | nul
 }
 
 export function DeleteDialog({ apiKey, onClose, onDeleted }: { apiKey: ApiKey | null; onClose: () => void; onDeleted: (key: ApiKey) => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const close = () => {
-    setError(null);
-    onClose();
-  };
-  const confirm = async () => {
-    if (!apiKey) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await del(`/keys/${encodeURIComponent(apiKey.key_id)}`);
-      onDeleted(apiKey);
-    } catch (cause) {
-      setError(asApiError(cause));
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog title="Delete API key?" open={apiKey !== null} onClose={close}>
-      {apiKey && (
+    <ConfirmDeleteDialog
+      item={apiKey}
+      title="Delete API key?"
+      path={(key) => `/keys/${encodeURIComponent(key.key_id)}`}
+      confirmTestId="delete-confirm"
+      onClose={onClose}
+      onDeleted={onDeleted}
+    >
+      {(key) => (
         <>
-          <p>
-            Requests using <strong>{apiKey.label || "this key"}</strong> (<span class="mono">{apiKey.hint}</span>) will fail at once. This cannot be undone.
-          </p>
-          <FormError error={error} />
-          <div class="dialog-actions">
-            <button type="button" class="button" onClick={close}>
-              Cancel
-            </button>
-            <button type="button" class="button button-danger" onClick={confirm} disabled={busy} data-testid="delete-confirm">
-              {busy ? "Deleting…" : "Delete key"}
-            </button>
-          </div>
+          Requests using <strong>{key.label || "this key"}</strong> (<span class="mono">{key.hint}</span>) will fail at once. This cannot be undone.
         </>
       )}
-    </Dialog>
+    </ConfirmDeleteDialog>
   );
 }

@@ -2,8 +2,8 @@
 // your own key). The gateway stores them encrypted and only ever answers with a hint, so this
 // section never holds a stored key: the one typed in is sent once and the field cleared.
 import { useState } from "preact/hooks";
-import { ApiError, del, put, request } from "../api";
-import { Dialog } from "../components/Dialog";
+import { ApiError, put, request } from "../api";
+import { ConfirmDeleteDialog } from "../components/ConfirmDelete";
 import { ErrorState, FormError, SkeletonRows } from "../components/States";
 import { dateTime } from "../format";
 import { asApiError, useAsync } from "../hooks";
@@ -183,44 +183,21 @@ function ProviderKeyForm({ providers, stored, onSaved }: { providers: string[]; 
 }
 
 function DeleteProviderKeyDialog({ providerKey, onClose, onDeleted }: { providerKey: ProviderKey | null; onClose: () => void; onDeleted: (key: ProviderKey) => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const close = () => {
-    setError(null);
-    onClose();
-  };
-  const confirm = async () => {
-    if (!providerKey) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await del(`/provider-keys/${encodeURIComponent(providerKey.provider)}`);
-      onDeleted(providerKey);
-    } catch (cause) {
-      setError(asApiError(cause));
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog title="Delete provider key?" open={providerKey !== null} onClose={close}>
-      {providerKey && (
+    <ConfirmDeleteDialog
+      item={providerKey}
+      title="Delete provider key?"
+      path={(key) => `/provider-keys/${encodeURIComponent(key.provider)}`}
+      confirmTestId="provider-key-delete-confirm"
+      onClose={onClose}
+      onDeleted={onDeleted}
+    >
+      {(key) => (
         <>
-          <p>
-            Your <strong>{providerKey.provider}</strong> key (<span class="mono">{providerKey.hint}</span>) will be deleted. Requests to {providerKey.provider} then use OneRouter's
-            own keys. This cannot be undone.
-          </p>
-          <FormError error={error} />
-          <div class="dialog-actions">
-            <button type="button" class="button" onClick={close}>
-              Cancel
-            </button>
-            <button type="button" class="button button-danger" onClick={confirm} disabled={busy} data-testid="provider-key-delete-confirm">
-              {busy ? "Deleting…" : "Delete key"}
-            </button>
-          </div>
+          Your <strong>{key.provider}</strong> key (<span class="mono">{key.hint}</span>) will be deleted. Requests to {key.provider} then use OneRouter's own keys. This cannot be
+          undone.
         </>
       )}
-    </Dialog>
+    </ConfirmDeleteDialog>
   );
 }
